@@ -1,0 +1,1 @@
+"""Anju: dormitories, aid cases and welfare-service bookings for industrial-park workers."""

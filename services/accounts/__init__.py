@@ -1,0 +1,1 @@
+"""Users, sign-in, profile, organisations (parks, employers, agencies, providers) and admin pages."""

@@ -1,0 +1,38 @@
+"""Sign-in rate limits, shared by the login page and the API token endpoint.
+
+Only failed attempts count (answers with status 401); the sixth failure within a minute, per
+client address and per account name, gets 429. Storage is Redis when REDIS_URL is set, so the
+limit holds across gunicorn workers.
+"""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from services.extensions import client_address, limiter
+
+
+def _per_minute() -> str:
+    return f"{current_app.config['LOGIN_FAILURES_PER_MINUTE']} per minute"
+
+
+def _account_key() -> str:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        name = body.get("username") if isinstance(body, dict) else ""
+    else:
+        name = request.form.get("username", "")
+    return "account:" + (name if isinstance(name, str) else "").strip().lower()[:40]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+login_per_address = limiter.shared_limit(
+    _per_minute, scope="login-address", key_func=client_address, deduct_when=_failed,
+    methods=["POST"],
+)
+login_per_account = limiter.shared_limit(
+    _per_minute, scope="login-account", key_func=_account_key, deduct_when=_failed,
+    methods=["POST"],
+)

@@ -1,0 +1,50 @@
+"""Reading JSON bodies and query strings through schemas, and writing paginated answers."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError
+
+from services.core.errors import DomainError, ValidationFailed
+from services.core.pagination import Page
+
+
+class MalformedJson(DomainError):
+    status = 400
+    code = "malformed_json"
+
+
+def _flatten(messages: Any) -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in (messages.items() if isinstance(messages, dict) else [("_", messages)]):
+        if isinstance(value, dict):
+            for sub, text in _flatten(value).items():
+                flat[f"{key}.{sub}"] = text
+        else:
+            flat[str(key)] = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return flat
+
+
+def load_body(schema: type[Schema]) -> dict:
+    """The request's JSON object validated by `schema`; 400 for no/broken JSON, 422 for bad fields."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise MalformedJson(_("Send a JSON object with Content-Type: application/json."))
+    try:
+        return schema().load(body)
+    except ValidationError as error:
+        raise ValidationFailed(_("Some fields are not valid."), fields=_flatten(error.messages)) from None
+
+
+def load_query(schema: type[Schema]) -> dict:
+    try:
+        return schema().load(request.args.to_dict())
+    except ValidationError as error:
+        raise ValidationFailed(_("Some parameters are not valid."),
+                               fields=_flatten(error.messages)) from None
+
+
+def page_body(page: Page, items: list[dict]) -> dict:
+    return {"items": items, "page": page.page, "per_page": page.per_page, "total": page.total}

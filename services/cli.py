@@ -1,0 +1,117 @@
+"""`flask` commands: organisations, accounts, demo data, background worker.
+
+Each command commits once at the end and exits non-zero with a one-line message on bad input.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from services.accounts import operations
+from services.core.errors import DomainError
+from services.extensions import db
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.message)
+
+
+@click.command("create-org")
+@click.option("--kind", required=True, type=click.Choice(["park", "employer", "agency", "provider"]))
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--park", "park_code", default=None, help="Code of the park it belongs to.")
+@click.option("--platform", is_flag=True, help="An employer that is a gig-work platform company.")
+def create_org(kind: str, code: str, name: str, park_code: str | None, platform: bool) -> None:
+    """Create or update an organisation (idempotent by code)."""
+    try:
+        change = operations.upsert_org(actor_id=None, kind=kind, code=code, name=name,
+                                       park_code=park_code, is_platform=platform)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"{'created' if change.created else 'updated'} {change.org.kind.value} "
+               f"{change.org.code} (id {change.org.id})")
+
+
+@click.command("create-user")
+@click.option("--role", required=True)
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--phone", default=None)
+@click.option("--org", "org_code", default=None, help="Organisation code (staff scope or employer).")
+@click.option("--name", default="")
+def create_user(role: str, username: str, password: str, phone: str | None,
+                org_code: str | None, name: str) -> None:
+    """Create one account and print its id."""
+    try:
+        user = operations.create_user(actor_id=None, role=role, username=username,
+                                      password=password, phone=phone, org_code=org_code, name=name)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(user.id)
+
+
+@click.command("import-users")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_users(file: Path) -> None:
+    """Create accounts from a CSV (role,username,password,phone,org): all rows or none."""
+    try:
+        text = file.read_text("utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException("the file is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = set(operations.USER_IMPORT_COLUMNS) - set(reader.fieldnames or [])
+    if missing:
+        raise click.ClickException("missing columns: " + ", ".join(sorted(missing)))
+    try:
+        users = operations.import_users(actor_id=None, rows=list(reader))
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"created {len(users)} accounts")
+
+
+@click.command("seed-demo")
+@click.option("--size", type=click.Choice(["small"]), default="small",
+              help="small: a few parks and one account of every role.")
+@click.option("--if-empty", is_flag=True, help="Seed only when there are no accounts yet.")
+def seed_demo(size: str, if_empty: bool) -> None:
+    """Fill demo data and print the demo accounts."""
+    from services import demo
+
+    if if_empty and operations.count_users() > 0:
+        click.echo("database already has accounts; demo data not added")
+    else:
+        demo.seed_small()
+        db.session.commit()
+    click.echo(demo.accounts_table())
+
+
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst: bool) -> None:
+    """Run an RQ worker for the app's queue (needs REDIS_URL)."""
+    from rq import Worker
+
+    from services.core.jobs import queue
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set; jobs run inline without a worker")
+    job_queue = queue()
+    Worker([job_queue], connection=job_queue.connection).work(burst=burst)
+
+
+def register(app: Flask) -> None:
+    for command in (create_org, create_user, import_users, seed_demo, jobs_cli):
+        app.cli.add_command(command)

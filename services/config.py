@@ -1,0 +1,133 @@
+"""Configuration read from the environment.
+
+Every setting has a development default so that `make run` works from a fresh clone; production
+(`ANJU_ENV=production`) refuses to start without SECRET_KEY and DATA_KEY.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Only for development and tests: a fixed, public key is no secret.
+_DEV_SECRET_KEY = "dev-only-not-secret-anju"
+_DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktYW5qdS0zMi1ieXRlcyE="  # 32 bytes, development only
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot give a safe configuration."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment; values come from environment variables."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
+    DATA_KEY = os.environ.get("DATA_KEY", _DEV_DATA_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'anju.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # Sessions: one signed cookie; "remember me" makes it last REMEMBER_DAYS.
+    SESSION_COOKIE_NAME = "anju_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "30")))
+    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "30"))
+    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
+
+    # Forms
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+
+    # Passwords: argon2id; lower costs only in tests.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    PASSWORD_MIN_LENGTH = 8
+
+    # Rate limits (Flask-Limiter); shared through Redis when REDIS_URL is set.
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_FAILURES_PER_MINUTE = 5
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "anju")
+
+    # Languages: Chinese is the default; English on request.
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = ("zh_CN", "en")
+
+    # Background jobs: inline unless Redis is configured (or JOBS_INLINE forces it).
+    JOBS_INLINE = _env_bool("JOBS_INLINE", False)
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "anju")
+
+    # Notifications: "log" writes outgoing SMS/e-mail to the log (no gateway configured).
+    NOTIFY_ADAPTER = os.environ.get("NOTIFY_ADAPTER", "log")
+
+    # Reverse proxy hops trusted for X-Forwarded-* (set to 1 behind nginx).
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    PRODUCTION = False
+    FORCE_HTTPS = False
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """The default: embedded SQLite, no Redis needed."""
+
+
+class ProductionConfig(Config):
+    """Secure cookies, HSTS, HTTPS; refuses to start without real secrets."""
+
+    ENV_NAME = "production"
+    PRODUCTION = True
+    SESSION_COOKIE_SECURE = True
+    FORCE_HTTPS = _env_bool("FORCE_HTTPS", True)  # off only where TLS ends before a trusted proxy
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATA_KEY") if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(
+                "ANJU_ENV=production needs these environment variables: " + ", ".join(missing)
+            )
+
+
+class TestingConfig(Config):
+    """Fast hashing, in-memory database, inline jobs; CSRF stays on (tests send tokens)."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = None
+    JOBS_INLINE = True
+    UPLOAD_FOLDER = None  # set per test to a temporary folder
+
+
+def config_from_env() -> type[Config]:
+    """The config class chosen by ANJU_ENV (development by default)."""
+    name = os.environ.get("ANJU_ENV", "development").strip().lower()
+    if name == "production":
+        ProductionConfig.check()
+        return ProductionConfig
+    if name == "testing":
+        return TestingConfig
+    return DevelopmentConfig

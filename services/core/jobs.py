@@ -1,0 +1,114 @@
+"""Background jobs: run now (no Redis: development and tests) or on RQ (REDIS_URL set).
+
+Call `enqueue()` at the boundary, after the request's commit. Each job is a JobRun row; the
+job function receives the row id and its keyword arguments, does its work without committing,
+and `execute()` commits the work together with `status = done`. A job that is already done is
+never run again, so a retry after a crash cannot apply it twice; a failed attempt is rolled
+back, recorded, and retried by RQ (3 tries, growing intervals).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from typing import Any, Callable
+
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.core.audit import utcnow
+from services.extensions import db
+
+log = logging.getLogger("anju.jobs")
+RETRY_INTERVALS = [10, 60, 300]
+
+
+class JobRun(db.Model):
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kwargs: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def _dotted(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _resolve(name: str) -> Callable[..., Any]:
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def uses_redis() -> bool:
+    return bool(current_app.config.get("REDIS_URL")) and not current_app.config.get("JOBS_INLINE")
+
+
+def queue():
+    from redis import Redis
+    from rq import Queue
+
+    connection = Redis.from_url(current_app.config["REDIS_URL"])
+    return Queue(current_app.config["RQ_QUEUE"], connection=connection)
+
+
+def enqueue(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: Any) -> JobRun:
+    """Record the job and run it: inline now, or on the RQ queue. Call after your commit."""
+    job = JobRun(name=_dotted(fn), kwargs=kwargs, created_by=created_by)
+    db.session.add(job)
+    db.session.commit()
+    if uses_redis():
+        from rq import Retry
+
+        queue().enqueue(execute, job.id, retry=Retry(max=3, interval=RETRY_INTERVALS),
+                        job_id=f"anju-job-{job.id}")
+    else:
+        try:
+            execute(job.id)
+        except Exception:  # recorded on the JobRun; inline callers read its status
+            log.warning("inline job %s failed", job.id)
+    return db.session.get(JobRun, job.id)
+
+
+def report_progress(job_id: int, percent: int) -> None:
+    """Show progress to whoever watches the job, outside the job's own transaction."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(JobRun).where(JobRun.id == job_id).values(progress=max(0, min(100, percent)))
+        )
+
+
+def execute(job_id: int) -> None:
+    """Run one JobRun (the RQ entry point); commits its work and its status together."""
+    if not has_app_context():
+        from app import create_app
+
+        with create_app().app_context():
+            return execute(job_id)
+    job = db.session.get(JobRun, job_id)
+    if job is None or job.status == "done":
+        return None
+    job.status, job.attempts = "running", job.attempts + 1
+    db.session.commit()
+    try:
+        result = _resolve(job.name)(job_id=job.id, **job.kwargs)
+        job.status, job.progress, job.result = "done", 100, result
+        job.finished_at = utcnow()
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        job = db.session.get(JobRun, job_id)
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        job.finished_at = utcnow()
+        db.session.commit()
+        raise
+    return None
