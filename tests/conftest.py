@@ -82,7 +82,7 @@ def csrf_token(client, path: str = "/login") -> str:
     """The CSRF token of the form on `path` (tests post forms the way a browser does)."""
     html = client.get(path).get_data(as_text=True)
     match = CSRF_RE.search(html)
-    assert match, f"no CSRF token on {path}"
+    assert match, f"no CSRF token on {path}: {html[:300]}"
     return match.group(1)
 
 

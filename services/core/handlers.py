@@ -93,6 +93,13 @@ def no_store_for_signed_in(response):
     return response
 
 
+def forget_request_state(exc=None) -> None:
+    """`g` belongs to one request even where the app context outlives it (tests, CLI, inline
+    jobs): Flask-Login caches the user there and Flask-WTF the CSRF token."""
+    for key in list(g):
+        g.pop(key, None)
+
+
 def template_globals() -> dict:
     from services.core.notify import unread_count
 
@@ -108,4 +115,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(no_store_for_signed_in)
+    app.teardown_request(forget_request_state)
     app.context_processor(template_globals)

@@ -1,0 +1,29 @@
+"""Every route declares who may use it; state never changes on GET."""
+from __future__ import annotations
+
+PUBLIC_ENDPOINTS = {
+    "static", "home.index", "home.healthz", "auth.login", "auth.register", "auth.language",
+    "api.token", "api.register", "api.parks", "api.openapi",
+}
+
+
+def test_every_route_declares_roles_or_is_on_the_public_list(app):
+    undeclared, unexpected_public = [], []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        roles = getattr(view, "allowed_roles", None)
+        is_public = getattr(view, "is_public", False) or rule.endpoint == "static"
+        if not roles and not is_public:
+            undeclared.append(rule.rule)
+        if is_public and rule.endpoint not in PUBLIC_ENDPOINTS:
+            unexpected_public.append(rule.endpoint)
+    assert undeclared == [], f"routes without @roles_required or @public: {undeclared}"
+    assert unexpected_public == [], f"public routes not on the reviewed list: {unexpected_public}"
+
+
+def test_routes_that_change_state_do_not_accept_get(app):
+    readers = {"home.index", "home.notifications", "home.healthz", "static", "api.openapi",
+               "api.parks", "api.me", "admin.users", "admin.user", "admin.orgs"}
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and "POST" not in rule.methods:
+            assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"
