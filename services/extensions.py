@@ -54,8 +54,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
+    """SQLite: take the write lock when a transaction starts. A deferred transaction that read
+    and then writes after another connection committed fails at once (SQLITE_BUSY_SNAPSHOT);
+    an immediate one waits its turn (busy_timeout) and then sees the latest data."""
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def client_address() -> str:

@@ -4,10 +4,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from services.accounts.models import EmploymentForm, OrgKind
 from services.core.access import Role
+
+
+def as_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _optional_int(value):
@@ -48,9 +54,10 @@ class RegisterForm(FlaskForm):
     )
     employment_form = RadioField(
         _l("How do you work?"),
-        choices=[(EmploymentForm.EMPLOYEE.value, _l("Employee of a company in a park")),
-                 (EmploymentForm.PLATFORM.value,
-                  _l("Delivery rider, courier or driver (platform work)"))],
+        choices=as_choices([
+            (EmploymentForm.EMPLOYEE.value, _l("Employee of a company in a park")),
+            (EmploymentForm.PLATFORM.value, _l("Delivery rider, courier or driver (platform work)")),
+        ]),
         default=EmploymentForm.EMPLOYEE.value,
         validators=[InputRequired()],
     )
@@ -105,7 +112,7 @@ ORG_KIND_LABELS = {
 
 
 class UserCreateForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+    role = SelectField(_l("Role"), choices=as_choices((r.value, ROLE_LABELS[r]) for r in Role),
                        validators=[InputRequired()])
     username = StringField(_l("Username"), validators=[InputRequired(), Length(min=3, max=40)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=80)])
@@ -123,7 +130,7 @@ class PasswordResetForm(FlaskForm):
 
 
 class OrgForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k.value, ORG_KIND_LABELS[k]) for k in OrgKind],
+    kind = SelectField(_l("Kind"), choices=as_choices((k.value, ORG_KIND_LABELS[k]) for k in OrgKind),
                        validators=[InputRequired()])
     code = StringField(_l("Code"), validators=[InputRequired(), Length(min=2, max=40)],
                        description=_l("Agencies use union, hrss and civil."))

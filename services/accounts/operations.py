@@ -120,12 +120,12 @@ def register_worker(
     return user
 
 
-def _org_by_code(code: str | None) -> Organisation | None:
+def _org_by_code(code: str | None, *, field: str = "org_code") -> Organisation | None:
     if not code:
         return None
     org = db.session.scalar(select(Organisation).where(Organisation.code == code.strip().lower()))
     if org is None:
-        raise _invalid("org", _l("No organisation has the code %(code)s.", code=code))
+        raise _invalid(field, _l("No organisation has the code %(code)s.", code=code))
     return org
 
 
@@ -149,9 +149,9 @@ def create_user(
     org = _org_by_code(org_code)
     wanted_kind = SCOPED_ROLE_ORG_KIND.get(role) or ("employer" if role is Role.WORKER else None)
     if role in SCOPED_ROLE_ORG_KIND and org is None:
-        raise _invalid("org", _l("This role needs an organisation of kind %(kind)s.", kind=wanted_kind))
+        raise _invalid("org_code", _l("This role needs an organisation of kind %(kind)s.", kind=wanted_kind))
     if org is not None and (wanted_kind is None or org.kind.value != wanted_kind):
-        raise _invalid("org", _l("This role cannot belong to an organisation of kind %(kind)s.",
+        raise _invalid("org_code", _l("This role cannot belong to an organisation of kind %(kind)s.",
                                  kind=org.kind.value))
     phone_value = phone_hash = None
     if phone:
@@ -312,10 +312,10 @@ def upsert_org(
     park = None
     if park_code:
         if kind is OrgKind.PARK:
-            raise _invalid("park", _l("A park does not belong to another park."))
-        park = _org_by_code(park_code)
+            raise _invalid("park_code", _l("A park does not belong to another park."))
+        park = _org_by_code(park_code, field="park_code")
         if park.kind is not OrgKind.PARK:
-            raise _invalid("park", _l("%(code)s is not a park.", code=park_code))
+            raise _invalid("park_code", _l("%(code)s is not a park.", code=park_code))
     org = db.session.scalar(select(Organisation).where(Organisation.code == code))
     created = org is None
     if org is not None and must_be_new:

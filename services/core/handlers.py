@@ -103,8 +103,14 @@ def forget_request_state(exc=None) -> None:
 def template_globals() -> dict:
     from services.core.notify import unread_count
 
-    unread = unread_count(current_user.id) if current_user.is_authenticated else 0
-    return {"current_locale": str(get_locale()), "unread_notifications": unread}
+    try:
+        unread = unread_count(current_user.id) if current_user.is_authenticated else 0
+    except OperationalError:  # the 503 page must render while the database is down
+        db.session.rollback()
+        unread = 0
+    locale = get_locale()
+    return {"current_locale": "zh_CN" if locale.language == "zh" else "en",
+            "unread_notifications": unread}
 
 
 def register(app: Flask) -> None:

@@ -80,7 +80,13 @@ def enqueue(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: 
 
 
 def report_progress(job_id: int, percent: int) -> None:
-    """Show progress to whoever watches the job, outside the job's own transaction."""
+    """Show progress to whoever watches the job, outside the job's own transaction.
+
+    SQLite has one writer at a time and the job's transaction holds it, so there progress
+    shows only when the job ends; PostgreSQL shows it live.
+    """
+    if db.engine.dialect.name == "sqlite":
+        return
     with db.engine.begin() as connection:
         connection.execute(
             update(JobRun).where(JobRun.id == job_id).values(progress=max(0, min(100, percent)))

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from services.accounts import operations, queries
-from services.accounts.forms import ActionForm, OrgForm, PasswordResetForm, UserCreateForm
+from services.accounts.forms import ActionForm, OrgForm, PasswordResetForm, UserCreateForm, as_choices
 from services.accounts.models import Organisation, OrgKind, User
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError
@@ -28,7 +28,7 @@ def users():
 @roles_required(Role.ADMIN)
 def new_user():
     form = UserCreateForm()
-    form.org_code.choices = queries.org_choices(blank=_("— none —"))
+    form.org_code.choices = as_choices(queries.org_choices(blank=_("— none —")))
     if form.validate_on_submit():
         try:
             user = operations.create_user(
@@ -112,7 +112,7 @@ def orgs():
 def edit_org(org_id: int | None):
     org = db.get_or_404(Organisation, org_id) if org_id else None
     form = OrgForm(obj=org, park_code=org.park.code if org and org.park else "")
-    form.park_code.choices = queries.org_choices(OrgKind.PARK, blank=_("— none —"))
+    form.park_code.choices = as_choices(queries.org_choices(OrgKind.PARK, blank=_("— none —")))
     if org is not None:
         form.kind.data, form.code.data = org.kind.value, org.code  # fixed once created
     if form.validate_on_submit():

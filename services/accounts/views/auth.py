@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from services.accounts import operations, queries
-from services.accounts.forms import LanguageForm, LoginForm, RegisterForm
+from services.accounts.forms import LanguageForm, LoginForm, RegisterForm, as_choices
 from services.accounts.limits import login_per_account, login_per_address
 from services.core.access import ALL_ROLES, public, roles_required
 from services.core.errors import DomainError
@@ -65,7 +65,7 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = RegisterForm()
-    form.employer_id.choices = queries.employer_choices()
+    form.employer_id.choices = as_choices(queries.employer_choices())
     if form.validate_on_submit():
         try:
             user = operations.register_worker(
