@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,7 +26,6 @@ CSP = {
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the Flask app. `config` is a Config class, or a dict of overrides on the env config."""
-    load_dotenv(override=False)
     app = Flask(__name__, instance_relative_config=True, static_folder="static",
                 template_folder="templates")
     if isinstance(config, type):

@@ -9,6 +9,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
@@ -17,42 +19,50 @@ _DEV_SECRET_KEY = "dev-only-not-secret-anju"
 _DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktYW5qdS0zMi1ieXRlcyE="  # 32 bytes, development only
 
 
+# A .env file in the project root fills in variables the environment does not set.
+load_dotenv(BASE_DIR / ".env", override=False)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """The variable's value; unset or blank means the default."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment cannot give a safe configuration."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+    value = _env(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
 class Config:
     """Settings shared by every environment; values come from environment variables."""
 
     ENV_NAME = "development"
-    SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
-    DATA_KEY = os.environ.get("DATA_KEY", _DEV_DATA_KEY)
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'anju.db'}"
-    )
+    SECRET_KEY = _env("SECRET_KEY", _DEV_SECRET_KEY)
+    DATA_KEY = _env("DATA_KEY", _DEV_DATA_KEY)
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'anju.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    REDIS_URL = os.environ.get("REDIS_URL") or None
+    REDIS_URL = _env("REDIS_URL") or None
 
     # Sessions: one signed cookie; "remember me" makes it last REMEMBER_DAYS.
     SESSION_COOKIE_NAME = "anju_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    PERMANENT_SESSION_LIFETIME = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "30")))
-    STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "30"))
-    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "12"))
+    PERMANENT_SESSION_LIFETIME = timedelta(days=int(_env("REMEMBER_DAYS", "30")))
+    STAFF_IDLE_MINUTES = int(_env("STAFF_IDLE_MINUTES", "30"))
+    API_TOKEN_HOURS = int(_env("API_TOKEN_HOURS", "12"))
 
     # Forms
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
-    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+    UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
 
     # Passwords: argon2id; lower costs only in tests.
     ARGON2_TIME_COST = 3
@@ -60,12 +70,13 @@ class Config:
     PASSWORD_MIN_LENGTH = 8
 
     # Rate limits (Flask-Limiter); shared through Redis when REDIS_URL is set.
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL") or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_FAILURES_PER_MINUTE = 5
-    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "anju")
+    REGISTRATIONS_PER_HOUR = int(_env("REGISTRATIONS_PER_HOUR", "30"))
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "anju")
 
     # Languages: Chinese is the default; English on request.
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -75,13 +86,13 @@ class Config:
 
     # Background jobs: inline unless Redis is configured (or JOBS_INLINE forces it).
     JOBS_INLINE = _env_bool("JOBS_INLINE", False)
-    RQ_QUEUE = os.environ.get("RQ_QUEUE", "anju")
+    RQ_QUEUE = _env("RQ_QUEUE", "anju")
 
     # Notifications: "log" writes outgoing SMS/e-mail to the log (no gateway configured).
-    NOTIFY_ADAPTER = os.environ.get("NOTIFY_ADAPTER", "log")
+    NOTIFY_ADAPTER = _env("NOTIFY_ADAPTER", "log")
 
     # Reverse proxy hops trusted for X-Forwarded-* (set to 1 behind nginx).
-    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
     PRODUCTION = False
     FORCE_HTTPS = False
     TESTING = False
@@ -101,11 +112,17 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
-        missing = [name for name in ("SECRET_KEY", "DATA_KEY") if not os.environ.get(name)]
+        missing = [name for name in ("SECRET_KEY", "DATA_KEY") if not _env(name)]
         if missing:
             raise ConfigError(
                 "ANJU_ENV=production needs these environment variables: " + ", ".join(missing)
             )
+        from services.core.pii import PiiError, load_key
+
+        try:
+            load_key(_env("DATA_KEY"))
+        except PiiError as error:
+            raise ConfigError(str(error)) from None
 
 
 class TestingConfig(Config):
@@ -124,7 +141,7 @@ class TestingConfig(Config):
 
 def config_from_env() -> type[Config]:
     """The config class chosen by ANJU_ENV (development by default)."""
-    name = os.environ.get("ANJU_ENV", "development").strip().lower()
+    name = _env("ANJU_ENV", "development").strip().lower()
     if name == "production":
         ProductionConfig.check()
         return ProductionConfig

@@ -95,3 +95,33 @@ def login(client, username: str, password: str = "correct-horse-42"):
 def post_form(client, path: str, data: dict, *, token_from: str = "/"):
     """POST a form with a valid CSRF token taken from a page the user can open."""
     return client.post(path, data={"csrf_token": csrf_token(client, token_from), **data})
+
+
+# --- the log scan over the whole run (see tests/logscan.py) ---------------------------------
+import logging  # noqa: E402
+
+from tests.logscan import KeepAll, findings  # noqa: E402
+
+_KEEP_ALL = KeepAll()
+
+
+def pytest_configure(config):
+    root = logging.getLogger()
+    root.addHandler(_KEEP_ALL)
+    root.setLevel(logging.DEBUG)
+    for noisy in ("urllib3", "asyncio", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from services.demo import DEMO_PASSWORD
+    from tests.factories import PASSWORD
+
+    problems = findings(_KEEP_ALL.lines, (PASSWORD, DEMO_PASSWORD, "anju-journey-2026"))
+    if problems:
+        print("\nLOG SCAN: secrets or personal data in the logs of this run:")
+        for problem in problems[:20]:
+            print("  " + problem)
+        session.exitstatus = 1
+    else:
+        print(f"\nLOG SCAN: {len(_KEEP_ALL.lines)} log records, no secrets or personal data")

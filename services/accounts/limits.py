@@ -36,3 +36,14 @@ login_per_account = limiter.shared_limit(
     _per_minute, scope="login-account", key_func=_account_key, deduct_when=_failed,
     methods=["POST"],
 )
+
+
+def _registrations_per_hour() -> str:
+    return f"{current_app.config['REGISTRATIONS_PER_HOUR']} per hour"
+
+
+# Self-registration from one address (a shared dormitory Wi-Fi counts as one) is capped so
+# that nobody can mass-create accounts; every attempt counts.
+registrations_per_address = limiter.shared_limit(
+    _registrations_per_hour, scope="register-address", key_func=client_address, methods=["POST"],
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from services.accounts import operations
-from services.accounts.limits import login_per_account, login_per_address
+from services.accounts.limits import login_per_account, login_per_address, registrations_per_address
 from services.accounts.sessions import issue_token
 from services.api import api_bp
 from services.api.docs import documented
@@ -39,7 +39,8 @@ def token():
 @public
 @documented(summary="Register a worker account (self-registration with a phone number)",
             tag="auth", body=RegisterSchema, response=TokenSchema, status=201, public=True,
-            errors=(409,))
+            errors=(409, 429))
+@registrations_per_address
 def register():
     data = load_body(RegisterSchema)
     user = operations.register_worker(**data)

@@ -203,3 +203,12 @@ def test_integrity_error_becomes_409(app):
     race.is_public = True
     assert app.test_client().get("/race").status_code == 409
     db.session.rollback()
+
+
+def test_registrations_per_address_are_capped(app):
+    app.config["REGISTRATIONS_PER_HOUR"] = 3
+    client = app.test_client()
+    statuses = [client.post("/api/v1/auth/register", json={
+        "username": f"spam{n}", "password": "spam-pass-2026", "phone": f"1350000000{n}",
+        "name": "s"}).status_code for n in range(4)]
+    assert statuses == [201, 201, 201, 429]

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from services.accounts import operations, queries
 from services.accounts.forms import LanguageForm, LoginForm, RegisterForm, as_choices
-from services.accounts.limits import login_per_account, login_per_address
+from services.accounts.limits import login_per_account, login_per_address, registrations_per_address
 from services.core.access import ALL_ROLES, public, roles_required
 from services.core.errors import DomainError
 from services.core.locale import LANG_COOKIE
@@ -61,6 +61,7 @@ def logout():
 
 @auth_bp.route("/register", methods=["GET", "POST"])
 @public
+@registrations_per_address
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
