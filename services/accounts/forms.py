@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (BooleanField, DateField, HiddenField, PasswordField, RadioField,
+                     SelectField, StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
@@ -147,3 +148,15 @@ class ActionForm(FlaskForm):
 class LanguageForm(FlaskForm):
     lang = HiddenField(validators=[InputRequired()])
     next = HiddenField()
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    kind = SelectField(
+        _l("Kind of day"),
+        choices=as_choices([("holiday", _l("Public holiday (day off)")),
+                            ("workday", _l("Make-up workday (weekend day worked)"))]),
+        validators=[InputRequired()],
+    )
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80)],
+                       description=_l("e.g. 春节 Spring Festival"))

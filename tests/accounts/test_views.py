@@ -227,3 +227,33 @@ def test_notifications_inbox(app):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json()["database"] == "ok"
+
+
+def test_admin_edits_the_business_calendar(app):
+    from datetime import date
+
+    from services.core.calendar import CalendarDay, DayKind, load_calendar, set_calendar_day
+
+    set_calendar_day(actor_id=None, day=date(2027, 2, 8), kind=DayKind.HOLIDAY, name="春节")
+    db.session.commit()
+    client, _ = signed_in(app, "admin")
+    assert "2027-02-08" in client.get("/admin/calendar?year=2027").get_data(as_text=True)
+    response = post_form(client, "/admin/calendar?year=2027",
+                         {"day": "2027-02-20", "kind": "workday", "name": "春节补班"},
+                         token_from="/admin/calendar")
+    assert response.status_code == 302
+    assert load_calendar().is_business_day(date(2027, 2, 20))  # a Saturday, now worked
+    response = post_form(client, "/admin/calendar",
+                         {"day": "2027-02-22", "kind": "workday", "name": "x"},
+                         token_from="/admin/calendar")
+    assert response.status_code == 200  # a Monday cannot be a make-up workday
+    assert db.session.get(CalendarDay, date(2027, 2, 22)) is None
+    post_form(client, "/admin/calendar/2027-02-08/delete", {}, token_from="/admin/calendar")
+    assert db.session.get(CalendarDay, date(2027, 2, 8)) is None
+    for bad in ("/admin/calendar?year=abc", "/admin/calendar?year=99999"):
+        assert client.get(bad).status_code == 200
+
+
+def test_calendar_admin_is_admin_only(app):
+    client, _ = signed_in(app, "coordinator")
+    assert client.get("/admin/calendar").status_code == 403

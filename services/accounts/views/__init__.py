@@ -1,4 +1,5 @@
 """Account pages: sign-in, registration, home, profile, notifications and administration."""
+from services.accounts.views import calendar  # noqa: F401  (routes on admin_bp)
 from services.accounts.views.admin import admin_bp
 from services.accounts.views.auth import auth_bp
 from services.accounts.views.home import home_bp
