@@ -8,7 +8,7 @@ from wtforms import (BooleanField, DateField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
-from services.accounts.models import EmploymentForm, OrgKind
+from services.accounts.models import ORG_KIND_LABELS, EmploymentForm, OrgKind
 from services.core.access import Role
 
 
@@ -104,12 +104,6 @@ ROLE_LABELS = {
     Role.PROVIDER: _l("Service provider staff"),
     Role.ADMIN: _l("Administrator"),
 }
-ORG_KIND_LABELS = {
-    OrgKind.PARK: _l("Park"),
-    OrgKind.EMPLOYER: _l("Employer"),
-    OrgKind.AGENCY: _l("Agency"),
-    OrgKind.PROVIDER: _l("Service provider"),
-}
 
 
 class UserCreateForm(FlaskForm):
@@ -135,7 +129,7 @@ class OrgForm(FlaskForm):
                        validators=[InputRequired()])
     code = StringField(_l("Code"), validators=[InputRequired(), Length(min=2, max=40)],
                        description=_l("Agencies use union, hrss and civil."))
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    name = StringField(_l("Organisation name"), validators=[InputRequired(), Length(max=120)])
     park_code = SelectField(_l("Park"), validate_choice=True,
                             description=_l("For employers and providers located in a park."))
     is_platform = BooleanField(_l("Platform company (riders, couriers, drivers)"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,14 @@ class OrgKind(str, enum.Enum):
     EMPLOYER = "employer"
     AGENCY = "agency"
     PROVIDER = "provider"
+
+
+ORG_KIND_LABELS = {
+    OrgKind.PARK: _l("Park"),
+    OrgKind.EMPLOYER: _l("Employer"),
+    OrgKind.AGENCY: _l("Agency"),
+    OrgKind.PROVIDER: _l("Service provider"),
+}
 
 
 class EmploymentForm(str, enum.Enum):

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from services.accounts import passwords
-from services.accounts.models import EmploymentForm, Organisation, OrgKind, User
+from services.accounts.models import ORG_KIND_LABELS, EmploymentForm, Organisation, OrgKind, User
 from services.core.access import SCOPED_ROLE_ORG_KIND, Role
 from services.core.audit import log_access, record, utcnow
 from services.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -149,10 +149,11 @@ def create_user(
     org = _org_by_code(org_code)
     wanted_kind = SCOPED_ROLE_ORG_KIND.get(role) or ("employer" if role is Role.WORKER else None)
     if role in SCOPED_ROLE_ORG_KIND and org is None:
-        raise _invalid("org_code", _l("This role needs an organisation of kind %(kind)s.", kind=wanted_kind))
+        raise _invalid("org_code", _l("This role needs an organisation of kind %(kind)s.",
+                                             kind=ORG_KIND_LABELS[OrgKind(wanted_kind)]))
     if org is not None and (wanted_kind is None or org.kind.value != wanted_kind):
         raise _invalid("org_code", _l("This role cannot belong to an organisation of kind %(kind)s.",
-                                 kind=org.kind.value))
+                                 kind=ORG_KIND_LABELS[org.kind]))
     phone_value = phone_hash = None
     if phone:
         phone_value, phone_hash = phone_lookup(phone)
@@ -323,7 +324,7 @@ def upsert_org(
                        fields={"code": str(_l("The code %(code)s is taken.", code=code))})
     if org is not None and org.kind is not kind:
         raise Conflict(str(_l("The code %(code)s already belongs to a %(kind)s.", code=code,
-                              kind=org.kind.value)), code="code_taken")
+                              kind=ORG_KIND_LABELS[org.kind])), code="code_taken")
     before = {} if created else {"name": org.name, "park_id": org.park_id,
                                  "is_platform": org.is_platform}
     if created:
