@@ -11,6 +11,7 @@ from services.api.docs import documented
 from services.api.io import load_body
 from services.api.schemas import MeSchema, RegisterSchema, TokenRequestSchema, TokenSchema
 from services.core.access import ALL_ROLES, public, roles_required
+from services.core.exports import collect_all
 from services.extensions import db
 
 
@@ -65,3 +66,11 @@ def me():
     org = {"id": user.org.id, "code": user.org.code, "name": user.org.name} if user.org else None
     return {"id": user.id, "username": user.username, "role": user.role.value, "name": user.name,
             "phone": user.phone_masked, "org": org}
+
+
+@api_bp.route("/me/export", methods=["GET"])
+@roles_required(*ALL_ROLES)
+@documented(summary="Everything the platform holds about the caller (PIPL right of access)",
+            tag="auth", response={"type": "object"})
+def export_me():
+    return collect_all(current_user._get_current_object())

@@ -257,3 +257,27 @@ def test_admin_edits_the_business_calendar(app):
 def test_calendar_admin_is_admin_only(app):
     client, _ = signed_in(app, "coordinator")
     assert client.get("/admin/calendar").status_code == 403
+
+
+def test_data_export_holds_own_data_only(app):
+    import json
+
+    from services.core import notify
+
+    client, user = signed_in(app, "worker", phone="13612349999")
+    other = make_user("worker", phone="13612348888")
+    notify.send(user_id=user.id, kind="t", title="mine")
+    notify.send(user_id=other.id, kind="t", title="theirs")
+    db.session.commit()
+    response = client.get("/profile/export")
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["account"]["phone"] == "13612349999" and data["account"]["username"] == user.username
+    assert [n["title"] for n in data["notifications"]] == ["mine"]
+    assert "13612348888" not in response.get_data(as_text=True)
+    assert any(e["action"] == "user.signed_in" for e in data["activity"]["events"])
+    token = client.post("/api/v1/auth/token", json={"username": user.username,
+                                                   "password": PASSWORD}).get_json()["token"]
+    api = client.get("/api/v1/me/export", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert api["account"]["phone"] == data["account"]["phone"]
+    assert api["account"]["id"] == user.id

@@ -23,7 +23,8 @@ def test_every_route_declares_roles_or_is_on_the_public_list(app):
 
 def test_routes_that_change_state_do_not_accept_get(app):
     readers = {"home.index", "home.notifications", "home.healthz", "static", "api.openapi",
-               "api.parks", "api.me", "admin.users", "admin.user", "admin.orgs"}
+               "api.parks", "api.me", "api.export_me", "admin.users", "admin.user", "admin.orgs",
+               "profile.export_data"}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "POST" not in rule.methods:
             assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"

@@ -1,14 +1,18 @@
 """The signed-in user's profile and password."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
+from services.accounts import export  # noqa: F401  (registers the account's export sections)
 from services.accounts import operations
 from services.accounts.forms import PasswordChangeForm, ProfileForm
 from services.core.access import ALL_ROLES, roles_required
 from services.core.errors import DomainError
+from services.core.exports import collect_all
 from services.core.web import show_errors
 from services.extensions import db
 
@@ -52,3 +56,12 @@ def password():
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect(url_for("profile.edit"))
     return render_template("accounts/password.html", form=form)
+
+
+@profile_bp.route("/export")
+@roles_required(*ALL_ROLES)
+def export_data():
+    """Everything held about the signed-in person, as a JSON download."""
+    body = json.dumps(collect_all(current_user._get_current_object()), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="anju-my-data-{current_user.id}.json"'})
