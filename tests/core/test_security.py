@@ -212,3 +212,30 @@ def test_registrations_per_address_are_capped(app):
         "username": f"spam{n}", "password": "spam-pass-2026", "phone": f"1350000000{n}",
         "name": "s"}).status_code for n in range(4)]
     assert statuses == [201, 201, 201, 429]
+
+
+@pytest.mark.redis
+def test_login_limit_is_shared_across_workers_through_redis(tmp_path, redis_url):
+    """Two app processes (gunicorn workers) share one count when REDIS_URL is set."""
+    from redis import Redis
+
+    from tests.conftest import build_app
+
+    prefix = f"anju-test-{tmp_path.name}"
+    Redis.from_url(redis_url).flushdb()
+    db_url = f"sqlite:///{tmp_path}/shared.db"
+    workers = [build_app(tmp_path, SQLALCHEMY_DATABASE_URI=db_url, RATELIMIT_STORAGE_URI=redis_url,
+                         RATELIMIT_KEY_PREFIX=prefix) for _ in range(2)]
+    with workers[0].app_context():
+        db.create_all()
+        make_user("worker", username="shared")
+    statuses = []
+    for attempt in range(6):
+        client = workers[attempt % 2].test_client()
+        with workers[attempt % 2].app_context():
+            token = csrf_token(client, "/login")
+            statuses.append(client.post("/login", data={
+                "csrf_token": token, "username": "shared", "password": "wrong-password"}).status_code)
+    assert statuses == [401] * 5 + [429]
+    with workers[0].app_context():
+        db.drop_all()
