@@ -83,5 +83,10 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, profile_bp, admin_bp):
         app.register_blueprint(blueprint)
+    from services.dorms.views import dorms_bp
+
+    app.register_blueprint(dorms_bp)
+    from services.bookings.views import bookings_bp
+    app.register_blueprint(bookings_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     extensions.csrf.exempt(api_bp)  # bearer tokens only; the API never reads the session cookie

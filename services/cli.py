@@ -115,3 +115,8 @@ def jobs_worker(burst: bool) -> None:
 def register(app: Flask) -> None:
     for command in (create_org, create_user, import_users, seed_demo, jobs_cli):
         app.cli.add_command(command)
+    from services.dorms.cli import dorms_cli
+
+    app.cli.add_command(dorms_cli)
+    from services.bookings.cli import bookings_cli
+    app.cli.add_command(bookings_cli)

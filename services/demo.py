@@ -25,6 +25,7 @@ ORGS = [
     ("agency", "hrss", "盐城市人力资源和社会保障局", None, False),
     ("agency", "civil", "盐城市民政局", None, False),
     ("provider", "yc-legal-aid", "盐城市职工法律援助中心", None, False),
+    ("provider", "yc-union-station", "盐城市总工会户外劳动者服务站", None, False),
 ]
 
 ACCOUNTS = [
@@ -40,6 +41,7 @@ ACCOUNTS = [
     ("civil_sup", "supervisor", "civil", "吴磊", None, "civil-affairs supervisor"),
     ("coordinator", "coordinator", None, "郑华", None, "park coordination office"),
     ("provider", "provider", "yc-legal-aid", "黄静", None, "legal-aid centre staff"),
+    ("station", "provider", "yc-union-station", "钱晓梅", None, "rest-station staff (yc-union-station)"),
     ("admin", "admin", None, "系统管理员", None, "administrator"),
 ]
 
@@ -59,6 +61,11 @@ def seed_small() -> None:
         if org == "suda-delivery":
             user.employment_form = EmploymentForm.PLATFORM
     db.session.flush()
+    from services.bookings.demo import seed_demo as seed_bookings
+    from services.dorms.demo import seed_demo as seed_dorms
+
+    seed_dorms()
+    seed_bookings()
 
 
 def accounts_table() -> str:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.core.access import STAFF_ROLES, SCOPED_ROLE_ORG_KIND, Role
@@ -109,3 +109,26 @@ class User(UserMixin, db.Model):
     @property
     def national_id_masked(self) -> str:
         return mask_national_id(self.national_id) if self.national_id else ""
+
+
+class Honour(str, enum.Enum):
+    NONE = "none"
+    MODEL_WORKER = "model_worker"  # 劳模
+    CRAFTSMAN = "craftsman"  # 工匠
+
+
+class WorkerFacts(db.Model):
+    """Facts about a worker that policies (dormitory points…) use, kept by staff, not the worker."""
+
+    __tablename__ = "worker_facts"
+    __table_args__ = (CheckConstraint("skill_grade BETWEEN 0 AND 5", name="skill_grade_range"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    honour: Mapped[Honour] = mapped_column(str_enum(Honour), default=Honour.NONE)
+    hardship_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    skill_grade: Mapped[int] = mapped_column(Integer, default=0)
+    in_park_since: Mapped[date | None] = mapped_column(Date)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)

@@ -24,7 +24,14 @@ def test_every_route_declares_roles_or_is_on_the_public_list(app):
 def test_routes_that_change_state_do_not_accept_get(app):
     readers = {"home.index", "home.notifications", "home.healthz", "static", "api.openapi",
                "api.parks", "api.me", "api.export_me", "admin.users", "admin.user", "admin.orgs",
-               "profile.export_data"}
+               "profile.export_data",
+               "dorms.index", "dorms.application", "dorms.manage", "dorms.rooms", "dorms.run",
+               "dorms.queue", "dorms.stays", "api.get_application", "api.park_rooms",
+               "bookings.services", "bookings.service", "bookings.my_bookings", "bookings.booking",
+               "bookings.booking_qr", "bookings.provider_services", "bookings.provider_service",
+               "bookings.attendance", "bookings.attendance_csv", "bookings.dashboard",
+               "bookings.dashboard_csv", "bookings.dashboard_xlsx", "api.list_services",
+               "api.get_booking"}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "POST" not in rule.methods:
             assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"

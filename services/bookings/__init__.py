@@ -1,0 +1,1 @@
+"""Welfare-service bookings: catalogue, slots, bookings, waitlists, lotteries, check-in."""

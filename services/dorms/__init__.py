@@ -1,0 +1,1 @@
+"""Dormitories: inventory, applications, allocation, offers, stays."""

@@ -1,0 +1,14 @@
+"""Background jobs of the dormitory domain (run inline without Redis, on RQ with it)."""
+from __future__ import annotations
+
+from services.dorms.models import AllocationRun
+from services.dorms.operations.allocation import run_allocation
+from services.extensions import db
+
+
+def allocation_job(*, job_id: int, run_id: int, commit: bool, actor_id: int | None) -> dict:
+    """Solve (and with commit, make offers for) the run's park; the job runner commits."""
+    run = db.session.get(AllocationRun, run_id)
+    run.job_id = job_id
+    run_allocation(actor_id=actor_id, park_id=run.park_id, commit=commit, run=run)
+    return {"run_id": run.id, "placed": run.summary["placed"], "unplaced": run.summary["unplaced"]}

@@ -1,0 +1,1 @@
+"""Dormitory operations, by topic: inventory, applications, allocation, offers."""

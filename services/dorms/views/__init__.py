@@ -1,0 +1,6 @@
+"""Dormitory pages: the worker's side and the park manager's side share one blueprint."""
+from flask import Blueprint
+
+dorms_bp = Blueprint("dorms", __name__, url_prefix="/dorms")
+
+from services.dorms.views import manage, stays, worker  # noqa: E402,F401  (routes register on import)
