@@ -112,6 +112,19 @@ def jobs_worker(burst: bool) -> None:
     Worker([job_queue], connection=job_queue.connection).work(burst=burst)
 
 
+@jobs_cli.command("scheduler")
+@click.option("--tick", default=5.0, show_default=True, help="Seconds between checks.")
+def jobs_scheduler(tick: float) -> None:
+    """Run the periodic jobs (sweeps, reminders) at their intervals; the Procfile's clock process."""
+    import services.bookings.jobs  # noqa: F401  (registers its periodic jobs)
+    import services.dorms.jobs  # noqa: F401
+    from services.core import jobs, schedule
+
+    for periodic in schedule.registered():
+        click.echo(f"{periodic.name}: every {periodic.every_seconds} s")
+    schedule.run_forever(enqueue=jobs.enqueue, tick_seconds=tick)
+
+
 def register(app: Flask) -> None:
     for command in (create_org, create_user, import_users, seed_demo, jobs_cli):
         app.cli.add_command(command)

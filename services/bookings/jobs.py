@@ -6,8 +6,10 @@ status. `flask bookings sweep` runs the same work from cron (every 5 minutes is 
 from __future__ import annotations
 
 from services.bookings import operations
+from services.core.schedule import every
 
 
+@every(300, "bookings.sweep")
 def sweep_job(*, job_id: int) -> dict:
     """Draw due lotteries, expire closed waitlists, mark no-shows, send tomorrow's reminders."""
     return operations.sweep()

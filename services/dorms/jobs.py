@@ -1,6 +1,7 @@
 """Background jobs of the dormitory domain (run inline without Redis, on RQ with it)."""
 from __future__ import annotations
 
+from services.core.schedule import every
 from services.dorms.models import AllocationRun
 from services.dorms.operations.allocation import run_allocation
 from services.extensions import db
@@ -12,3 +13,11 @@ def allocation_job(*, job_id: int, run_id: int, commit: bool, actor_id: int | No
     run.job_id = job_id
     run_allocation(actor_id=actor_id, park_id=run.park_id, commit=commit, run=run)
     return {"run_id": run.id, "placed": run.summary["placed"], "unplaced": run.summary["unplaced"]}
+
+
+@every(300, "dorms.expire_offers")
+def expire_offers_job(*, job_id: int) -> dict:
+    """Expire unanswered offers and offer the freed beds to the next applicants."""
+    from services.dorms.operations.offers import expire_offers
+
+    return {"expired": len(expire_offers())}
