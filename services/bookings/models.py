@@ -58,7 +58,7 @@ class Eligibility(str, enum.Enum):
     ALL = "all"  # every worker
     PLATFORM = "platform"  # gig workers: riders, couriers, drivers
     EMPLOYEES = "employees"  # employees of park companies
-    PARK = "park"  # workers whose employer is in `eligible_park_id`
+    PARK = "park"  # employed in `eligible_park_id`, or living in its dormitories
 
 
 ELIGIBILITY_LABELS = {

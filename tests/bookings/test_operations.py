@@ -429,3 +429,39 @@ def test_a_lost_race_undoes_the_seat_it_took(app, monkeypatch):
 @pytest.mark.postgres
 def test_a_lost_race_undoes_the_seat_it_took_postgres(pg_app, monkeypatch):
     test_a_lost_race_undoes_the_seat_it_took(pg_app, monkeypatch)
+
+
+def test_park_only_service_admits_dormitory_residents(app):
+    """A gig worker employed elsewhere may book a park's service once they live in its dormitory."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from services.accounts.models import EmploymentForm
+    from services.bookings.operations.booking import _check_eligible
+    from services.bookings.models import Eligibility
+    from services.core.errors import Forbidden
+    from services.dorms.models import Stay
+    from services.dorms.operations import allocation, offers
+    from tests.dorms.factories import make_park
+
+    park, employer, manager = make_park("A,101,1,F,2,standard,no,20,300,,")
+    rider = make_user("worker")
+    rider.employment_form = EmploymentForm.PLATFORM
+    db.session.commit()
+
+    class ParkService:
+        eligibility = Eligibility.PARK
+        eligible_park_id = park.id
+        eligible_park = park
+
+    with pytest.raises(Forbidden):
+        _check_eligible(rider, ParkService)
+    from services.dorms.operations.applications import submit_application
+
+    submit_application(worker=rider, park_id=park.id, gender="F",
+                       move_in_date=date.today() + timedelta(days=1), shift="day", smoker=False,
+                       needs_accessible=False, max_rent_fen=50000, preferred_buildings=[])
+    allocation.run_allocation(actor_id=manager.id, park_id=park.id, commit=True)
+    offers.accept_offer(worker=rider, stay=db.session.scalar(select(Stay)))
+    _check_eligible(rider, ParkService)  # now a resident: no exception

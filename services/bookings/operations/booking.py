@@ -64,11 +64,19 @@ def _check_eligible(worker: User, service: Service) -> None:
         return
     if rule is Eligibility.EMPLOYEES and worker.employment_form is not EmploymentForm.PLATFORM:
         return
-    if rule is Eligibility.PARK and worker.org is not None and (
-            worker.org.park_id == service.eligible_park_id):
+    if rule is Eligibility.PARK and _of_park(worker, service.eligible_park_id):
         return
     raise Forbidden(str(_l("This service is only for: %(who)s.", who=_eligibility_text(service))),
                     code="not_eligible")
+
+
+def _of_park(worker: User, park_id: int) -> bool:
+    """Employed by a company in the park, or living in the park's dormitories."""
+    from services.dorms.operations.stays import lives_in_park
+
+    if worker.org is not None and worker.org.park_id == park_id:
+        return True
+    return lives_in_park(worker_id=worker.id, park_id=park_id)
 
 
 def _eligibility_text(service: Service) -> str:

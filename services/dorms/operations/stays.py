@@ -93,3 +93,16 @@ def check_out(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str]
                 body=str(_l("Deposit refunded: %(yuan)s yuan.", yuan=f"{stay.deposit_refund_fen / 100:.2f}")))
     db.session.flush()
     return stay
+
+
+def lives_in_park(*, worker_id: int, park_id: int) -> bool:
+    """Whether the worker has a bed (accepted or moved in) in the park's dormitories."""
+    from sqlalchemy import select
+
+    from services.dorms.models import Bed, Building, Room
+
+    return db.session.scalar(
+        select(Stay.id).join(Bed, Bed.id == Stay.bed_id).join(Room).join(Building)
+        .where(Stay.worker_id == worker_id, Building.park_id == park_id,
+               Stay.status.in_((StayStatus.RESERVED, StayStatus.ACTIVE))).limit(1)
+    ) is not None
