@@ -26,12 +26,14 @@ def test_routes_that_change_state_do_not_accept_get(app):
                "api.parks", "api.me", "api.export_me", "admin.users", "admin.user", "admin.orgs",
                "profile.export_data",
                "dorms.index", "dorms.application", "dorms.manage", "dorms.rooms", "dorms.run",
-               "dorms.queue", "dorms.stays", "api.get_application", "api.park_rooms",
+               "dorms.queue", "dorms.stays", "dorms.transfers", "api.get_application", "api.park_rooms",
                "bookings.services", "bookings.service", "bookings.my_bookings", "bookings.booking",
                "bookings.booking_qr", "bookings.provider_services", "bookings.provider_service",
                "bookings.attendance", "bookings.attendance_csv", "bookings.dashboard",
                "bookings.dashboard_csv", "bookings.dashboard_xlsx", "api.list_services",
-               "api.get_booking"}
+               "api.get_booking",
+               "dorms.dashboard", "dorms.dashboard_rooms", "dorms.dashboard_rooms_csv", "dorms.dashboard_rooms_xlsx", "dorms.dashboard_queue", "dorms.dashboard_queue_csv", "dorms.dashboard_queue_xlsx",
+               "dorms.rent_statement", "dorms.rent_csv", "dorms.rent_xlsx"}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "POST" not in rule.methods:
             assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"
