@@ -368,3 +368,35 @@ def import_users(*, actor_id: int | None, rows: list[dict]) -> list[User]:
     if problems:
         raise ValidationFailed("; ".join(problems), fields={"rows": problems})
     return created
+
+
+def set_worker_facts(*, actor_id: int, worker: User, honour: str, hardship_registered: bool,
+                     skill_grade: int, in_park_since) -> "WorkerFacts":
+    """Record the facts policies use about a worker (honours, hardship, skill grade, years)."""
+    from datetime import date
+
+    from services.accounts.models import Honour, WorkerFacts
+
+    if worker.role is not Role.WORKER:
+        raise _invalid("worker", _l("Facts are kept for workers only."))
+    try:
+        honour_value = Honour(honour)
+    except ValueError:
+        raise _invalid("honour", _l("Choose an honour from the list.")) from None
+    if not 0 <= int(skill_grade) <= 5:
+        raise _invalid("skill_grade", _l("The skill grade is 0 to 5."))
+    if in_park_since is not None and not date(1960, 1, 1) <= in_park_since <= date.today():
+        raise _invalid("in_park_since", _l("Choose a date in the past."))
+    facts = db.session.get(WorkerFacts, worker.id)
+    before = {} if facts is None else {"honour": facts.honour, "hardship_registered": facts.hardship_registered,
+                                       "skill_grade": facts.skill_grade, "in_park_since": facts.in_park_since}
+    if facts is None:
+        facts = WorkerFacts(user_id=worker.id)
+        db.session.add(facts)
+    facts.honour, facts.hardship_registered = honour_value, bool(hardship_registered)
+    facts.skill_grade, facts.in_park_since, facts.updated_by = int(skill_grade), in_park_since, actor_id
+    record(action="user.facts_set", object_type="user", object_id=worker.id, actor_id=actor_id,
+           before=before, after={"honour": facts.honour, "hardship_registered": facts.hardship_registered,
+                                 "skill_grade": facts.skill_grade, "in_park_since": in_park_since})
+    db.session.flush()
+    return facts

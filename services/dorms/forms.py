@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, RadioField,
                      SelectField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -94,6 +94,8 @@ def _inspection_fields() -> dict:
 
 class _StayForm(FlaskForm):
     on = DateField(_l("Date"), validators=[InputRequired()])
+    photos = MultipleFileField(_l("Photos of the room (optional, up to 6)"),
+                               description=_l("JPEG, PNG or WebP; kept with the inspection."))
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
 
     def inspection(self) -> dict[str, str]:
@@ -113,3 +115,13 @@ CheckOutForm = type("CheckOutForm", (_StayForm,), {
     "damages_yuan": IntegerField(_l("Damages charged (yuan)"), default=0,
                                  validators=[InputRequired(), NumberRange(min=0, max=100000)]),
 })
+
+
+class WorkerFactsForm(FlaskForm):
+    honour = SelectField(_l("Honour"), choices=as_choices([
+        ("none", _l("None")), ("model_worker", _l("Model worker")), ("craftsman", _l("Master craftsman"))]),
+        validators=[InputRequired()])
+    hardship_registered = BooleanField(_l("Registered worker in hardship (建档)"))
+    skill_grade = IntegerField(_l("Certified skill grade (0–5)"), default=0,
+                               validators=[InputRequired(), NumberRange(min=0, max=5)])
+    in_park_since = DateField(_l("Working in the park since"), validators=[Optional()])

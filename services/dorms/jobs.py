@@ -1,6 +1,7 @@
 """Background jobs of the dormitory domain (run inline without Redis, on RQ with it)."""
 from __future__ import annotations
 
+from services.core.jobs import report_progress
 from services.core.schedule import every
 from services.dorms.models import AllocationRun
 from services.dorms.operations.allocation import run_allocation
@@ -11,7 +12,8 @@ def allocation_job(*, job_id: int, run_id: int, commit: bool, actor_id: int | No
     """Solve (and with commit, make offers for) the run's park; the job runner commits."""
     run = db.session.get(AllocationRun, run_id)
     run.job_id = job_id
-    run_allocation(actor_id=actor_id, park_id=run.park_id, commit=commit, run=run)
+    run_allocation(actor_id=actor_id, park_id=run.park_id, commit=commit, run=run,
+                   progress=lambda percent: report_progress(job_id, percent))
     return {"run_id": run.id, "placed": run.summary["placed"], "unplaced": run.summary["unplaced"]}
 
 

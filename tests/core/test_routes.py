@@ -31,9 +31,11 @@ def test_routes_that_change_state_do_not_accept_get(app):
                "bookings.booking_qr", "bookings.provider_services", "bookings.provider_service",
                "bookings.attendance", "bookings.attendance_csv", "bookings.dashboard",
                "bookings.dashboard_csv", "bookings.dashboard_xlsx", "api.list_services",
-               "api.get_booking",
-               "dorms.dashboard", "dorms.dashboard_rooms", "dorms.dashboard_rooms_csv", "dorms.dashboard_rooms_xlsx", "dorms.dashboard_queue", "dorms.dashboard_queue_csv", "dorms.dashboard_queue_xlsx",
-               "dorms.rent_statement", "dorms.rent_csv", "dorms.rent_xlsx"}
+               "api.get_booking", "dorms.facts", "dorms.stay_photo",
+               "dorms.dashboard", "dorms.dashboard_rooms", "dorms.dashboard_rooms_csv",
+               "dorms.dashboard_rooms_xlsx", "dorms.dashboard_queue", "dorms.dashboard_queue_csv",
+               "dorms.dashboard_queue_xlsx", "dorms.rent_statement", "dorms.rent_csv",
+               "dorms.rent_xlsx"}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "POST" not in rule.methods:
             assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"

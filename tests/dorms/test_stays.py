@@ -79,3 +79,33 @@ def test_check_in_page(app):
     intruder = app.test_client()
     login(intruder, other_manager.username)
     assert intruder.get(f"/dorms/manage/stays/{stay.id}/check-out").status_code == 404
+
+
+def test_check_in_with_photos_served_only_to_the_parks_manager(app):
+    import io
+
+    from tests.core.test_kernel import PNG
+
+    stay, manager, _ = reserved_stay()
+    client = app.test_client()
+    login(client, manager.username)
+    path = f"/dorms/manage/stays/{stay.id}/check-in"
+    data = {f"item_{key}": "ok" for key in stays.CHECKLIST_ITEMS}
+    data.update({"csrf_token": csrf_token(client, path), "on": date.today().isoformat(),
+                 "key_card": "K-1", "deposit_yuan": "0"})
+    fake = {**data, "photos": [(io.BytesIO(b"<html>not a photo</html>"), "room.png")]}
+    assert client.post(path, data=fake, content_type="multipart/form-data").status_code == 200
+    db.session.refresh(stay)
+    assert stay.status is StayStatus.RESERVED
+    real = {**data, "photos": [(io.BytesIO(PNG), "room.png"), (io.BytesIO(PNG), "door.png")]}
+    assert client.post(path, data=real, content_type="multipart/form-data").status_code == 302
+    db.session.refresh(stay)
+    photo_ids = stay.checkin_inspection["photos"]
+    assert len(photo_ids) == 2
+    photo = client.get(f"/dorms/manage/stays/{stay.id}/photos/{photo_ids[0]}")
+    assert photo.status_code == 200 and photo.data == PNG and "attachment" in photo.headers["Content-Disposition"]
+    assert client.get(f"/dorms/manage/stays/{stay.id}/photos/999").status_code == 404
+    _, _, other_manager = make_park()
+    intruder = app.test_client()
+    login(intruder, other_manager.username)
+    assert intruder.get(f"/dorms/manage/stays/{stay.id}/photos/{photo_ids[0]}").status_code == 404

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,7 @@ from services.dorms import allocator
 from services.dorms.models import (HOLDING_STAY, QUEUED_APPLICATION, AllocationRun,
                                    ApplicationStatus, Bed, Building, DormApplication, Room,
                                    RoomStatus, Stay, StayStatus)
-from services.dorms.operations.applications import current_seed, refresh_points
+from services.dorms.operations.applications import current_seed, refresh_all_points
 from services.dorms.operations.inventory import compliant_capacity, park_by_id, policy_for
 from services.extensions import db
 
@@ -137,16 +138,19 @@ def _summary(instance: dict, result: dict, left_out: list[DormApplication]) -> d
 
 
 def run_allocation(*, actor_id: int | None, park_id: int, commit: bool,
-                   run: AllocationRun | None = None) -> AllocationRun:
+                   run: AllocationRun | None = None,
+                   progress: Callable[[int], None] = lambda percent: None) -> AllocationRun:
     """Solve the park's allocation; with commit, make the offers. Returns the stored run."""
     park_by_id(park_id)
     waiting = list(db.session.scalars(select(DormApplication).where(
         DormApplication.park_id == park_id, DormApplication.status.in_(QUEUED_APPLICATION))))
-    for application in waiting:  # points frozen for this run (months waiting move them)
-        refresh_points(application)
+    refresh_all_points(waiting, park_id=park_id)  # frozen for this run (months waiting move them)
     db.session.flush()
+    progress(20)
     instance, free_beds, left_out = build_instance(park_id)
+    progress(40)
     result = allocator.solve(instance)
+    progress(70)
     if run is None:
         run = AllocationRun(park_id=park_id, created_by=actor_id)
         db.session.add(run)

@@ -36,14 +36,6 @@ def _invalid(field: str, message) -> ValidationFailed:
     return ValidationFailed(str(message), fields={field: str(message)})
 
 
-def facts_of(user_id: int) -> points.Facts:
-    row = db.session.get(WorkerFacts, user_id)
-    if row is None:
-        return points.Facts()
-    return points.Facts(honour=row.honour.value, hardship_registered=row.hardship_registered,
-                        skill_grade=row.skill_grade, in_park_since=row.in_park_since)
-
-
 def eligibility_problem(worker: User, park_id: int) -> str | None:
     """Why this worker may not apply to this park, or None."""
     if worker.role is not Role.WORKER or not worker.active:
@@ -63,11 +55,23 @@ def eligibility_problem(worker: User, park_id: int) -> str | None:
     return None
 
 
+def refresh_all_points(applications: list[DormApplication], *, park_id: int,
+                       today: date | None = None) -> None:
+    """Recompute the points of many applications of one park (two queries, whatever their number)."""
+    weights = policy_for(park_id).weights
+    ids = [a.worker_id for a in applications]
+    facts = {row.user_id: points.Facts(honour=row.honour.value, hardship_registered=row.hardship_registered,
+                                       skill_grade=row.skill_grade, in_park_since=row.in_park_since)
+             for row in db.session.scalars(select(WorkerFacts).where(WorkerFacts.user_id.in_(ids)))} if ids else {}
+    today = today or date.today()
+    for application in applications:
+        application.points, application.points_breakdown = points.compute(
+            facts.get(application.worker_id, points.Facts()),
+            applied_on=application.submitted_at.date(), today=today, weights=weights)
+
+
 def refresh_points(application: DormApplication, *, today: date | None = None) -> None:
-    weights = policy_for(application.park_id).weights
-    application.points, application.points_breakdown = points.compute(
-        facts_of(application.worker_id), applied_on=application.submitted_at.date(),
-        today=today or date.today(), weights=weights)
+    refresh_all_points([application], park_id=application.park_id, today=today)
 
 
 def submit_application(

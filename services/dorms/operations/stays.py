@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage
 
 from services.core import notify
 from services.core.audit import record
 from services.core.errors import InvalidState, ValidationFailed
+from services.core.uploads import save_upload
 from services.dorms.models import ApplicationStatus, Stay, StayStatus
 from services.extensions import db
 
@@ -23,6 +25,7 @@ CHECKLIST_ITEMS = {
 }
 CONDITIONS = ("ok", "worn", "damaged", "missing")
 MAX_FEN = 10_000_000
+IMAGES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
 def _checked(inspection: dict[str, str], note: str) -> dict:
@@ -35,6 +38,23 @@ def _checked(inspection: dict[str, str], note: str) -> dict:
     return {"items": dict(sorted(inspection.items())), "note": (note or "").strip()}
 
 
+MAX_PHOTOS = 6
+
+
+def _save_photos(photos, actor_id: int) -> list[int]:
+    """Store the inspection photos (type checked by content); their ids go with the inspection."""
+    files = [f for f in photos if f and f.filename]
+    if len(files) > MAX_PHOTOS:
+        message = str(_l("At most %(n)d photos.", n=MAX_PHOTOS))
+        raise ValidationFailed(message, fields={"photos": message})
+    return [save_upload(file=f, uploaded_by=actor_id, allowed=IMAGES, field="photos").id for f in files]
+
+
+def inspection_photo_ids(stay: Stay) -> set[int]:
+    return {pid for part in (stay.checkin_inspection, stay.checkout_inspection) if part
+            for pid in part.get("photos", [])}
+
+
 def _date_near_today(day: date, field: str) -> date:
     if not date.today() - timedelta(days=60) <= day <= date.today() + timedelta(days=1):
         message = str(_l("Use a date within the last 60 days."))
@@ -43,7 +63,7 @@ def _date_near_today(day: date, field: str) -> date:
 
 
 def check_in(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str], key_card: str,
-             deposit_fen: int, note: str = "") -> Stay:
+             deposit_fen: int, note: str = "", photos: list[FileStorage] = ()) -> Stay:
     """The worker moves in: the inspection and the key/card handed over are recorded."""
     if stay.status is not StayStatus.RESERVED:
         raise InvalidState(str(_l("Only an accepted bed can be checked in.")))
@@ -53,7 +73,7 @@ def check_in(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str],
                                fields={"key_card": str(_l("Enter the key or card number handed over."))})
     if not 0 <= deposit_fen <= MAX_FEN:
         raise ValidationFailed(str(_l("The deposit is out of range.")))
-    stay.checkin_inspection = _checked(inspection, note)
+    stay.checkin_inspection = {**_checked(inspection, note), "photos": _save_photos(photos, actor_id)}
     stay.start_date = _date_near_today(on, "on")
     stay.status, stay.key_card, stay.deposit_fen = StayStatus.ACTIVE, key_card, deposit_fen
     stay.checked_in_by = actor_id
@@ -70,7 +90,7 @@ def check_in(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str],
 
 
 def check_out(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str], damages_fen: int,
-              note: str = "") -> Stay:
+              note: str = "", photos: list[FileStorage] = ()) -> Stay:
     """The worker leaves: the inspection, damages and the deposit refund are recorded."""
     if stay.status is not StayStatus.ACTIVE:
         raise InvalidState(str(_l("Only someone living in can be checked out.")))
@@ -81,7 +101,7 @@ def check_out(*, actor_id: int, stay: Stay, on: date, inspection: dict[str, str]
     if end < stay.start_date:
         raise ValidationFailed(str(_l("The check-out date is before the check-in date.")),
                                fields={"on": str(_l("The check-out date is before the check-in date."))})
-    stay.checkout_inspection = _checked(inspection, note)
+    stay.checkout_inspection = {**_checked(inspection, note), "photos": _save_photos(photos, actor_id)}
     stay.status, stay.end_date, stay.damages_fen = StayStatus.ENDED, end, damages_fen
     stay.deposit_refund_fen = max(0, stay.deposit_fen - damages_fen)
     stay.checked_out_by = actor_id

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 dorms_bp = Blueprint("dorms", __name__, url_prefix="/dorms")
 
-from services.dorms.views import manage, rent, reports, stays, transfers, worker  # noqa: E402,F401  (routes register on import)
+from services.dorms.views import facts, manage, rent, reports, stays, transfers, worker  # noqa: E402,F401  (routes register on import)

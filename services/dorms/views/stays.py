@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from services.core.access import Role, roles_required
-from services.core.errors import DomainError
+from services.core.errors import DomainError, NotFound
+from services.core.uploads import StoredFile, send_stored
 from services.core.web import show_errors
 from services.dorms import queries
 from services.dorms.access import managed_park_id, managed_stay_or_404
@@ -40,11 +41,12 @@ def stay_step(stay_id: int, step: str):
             if step == "check-in":
                 ops.check_in(actor_id=current_user.id, stay=stay, on=form.on.data,
                              inspection=form.inspection(), key_card=form.key_card.data,
-                             deposit_fen=form.deposit_yuan.data * 100, note=form.note.data)
+                             deposit_fen=form.deposit_yuan.data * 100, note=form.note.data,
+                             photos=form.photos.data or [])
             else:
                 ops.check_out(actor_id=current_user.id, stay=stay, on=form.on.data,
                               inspection=form.inspection(), damages_fen=form.damages_yuan.data * 100,
-                              note=form.note.data)
+                              note=form.note.data, photos=form.photos.data or [])
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -53,3 +55,14 @@ def stay_step(stay_id: int, step: str):
             flash(_("Checked in.") if step == "check-in" else _("Checked out."), "success")
             return redirect(url_for("dorms.stays", status="active" if step == "check-in" else "reserved"))
     return render_template("dorms/stay_step.html", stay=stay, form=form, step=step)
+
+
+@dorms_bp.route("/manage/stays/<int:stay_id>/photos/<int:file_id>")
+@roles_required(Role.PARK_MANAGER)
+def stay_photo(stay_id: int, file_id: int):
+    """An inspection photo, as a download, only to the manager of the stay's park."""
+    stay = managed_stay_or_404(stay_id)
+    stored = db.session.get(StoredFile, file_id)
+    if stored is None or file_id not in ops.inspection_photo_ids(stay):
+        raise NotFound(_("Not found."))
+    return send_stored(stored)
