@@ -6,14 +6,13 @@ whose waitlist expired, or not drawn in a lottery.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import case, func, select
 
 from services.accounts.models import Organisation
 from services.bookings.models import Booking, BookingStatus, Service
+from services.core.tabular import csv_text, xlsx_bytes
 from services.extensions import db
 
 COLUMNS = ("service_id", "service", "provider", "bookings", "attended", "no_shows",
@@ -68,46 +67,18 @@ def service_stats(*, provider_id: int | None = None) -> list[ServiceStats]:
 
 
 def to_csv(rows: list[ServiceStats]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _safe(value) for key, value in row.row().items()})
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens the Chinese titles correctly
+    return csv_text(COLUMNS, ([row.row()[key] for key in COLUMNS] for row in rows))
 
 
 def to_xlsx(rows: list[ServiceStats]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "bookings"
-    sheet.append(list(COLUMNS))
-    for row in rows:
-        values = row.row()
-        sheet.append([_safe(values[key]) for key in COLUMNS])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _safe(value):
-    """Spreadsheet formula injection: a title starting with = + - @ is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return xlsx_bytes(COLUMNS, ([row.row()[key] for key in COLUMNS] for row in rows), title="bookings")
 
 
 def attendance_csv(slot, bookings) -> str:
     """The sign-in sheet of one slot: name, code, status, check-in time (Beijing time)."""
     from services.bookings.operations.common import local
 
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "code", "status", "checked_in_at"])
-    for booking in bookings:
-        writer.writerow([_safe(booking.worker.display_name), booking.check_in_code,
-                         booking.status.value,
-                         local(booking.attended_at).strftime("%Y-%m-%d %H:%M")
-                         if booking.attended_at else ""])
-    return "\ufeff" + out.getvalue()
+    return csv_text(["name", "code", "status", "checked_in_at"], (
+        [booking.worker.display_name, booking.check_in_code, booking.status.value,
+         local(booking.attended_at).strftime("%Y-%m-%d %H:%M") if booking.attended_at else ""]
+        for booking in bookings))

@@ -39,6 +39,7 @@ from services.dorms.models import (HOLDING_STAY, QUEUED_APPLICATION, Application
                                    Building, DormApplication, DormPolicy, Room, RoomGender,
                                    RoomKind, RoomStatus, Stay, StayStatus)
 from services.dorms.operations.inventory import compliant_capacity, policy_for
+from services.core.tabular import csv_text, safe_cell, xlsx_bytes  # noqa: F401  (safe_cell re-exported)
 from services.extensions import db
 
 EXPIRING_WITHIN = timedelta(hours=24)
@@ -381,36 +382,9 @@ def queue_export(*, park_id: int, filters: QueueFilters, now: datetime | None = 
 
 # --- CSV / XLSX -------------------------------------------------------------------------------
 
-def safe_cell(value):
-    """Spreadsheet formula injection: text starting with = + - @ (or a tab/CR) is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _cell(value):
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return safe_cell(value)
-
-
 def to_csv(rows: list[dict], columns: tuple[str, ...]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[key]) for key in columns])
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 (Chinese names) correctly
+    return csv_text(columns, ([row[key] for key in columns] for row in rows))
 
 
 def to_xlsx(rows: list[dict], columns: tuple[str, ...], title: str) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)  # streams rows: a park's 25,000 rooms stay cheap
-    sheet = book.create_sheet(title)
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append([_cell(row[key]) for key in columns])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(columns, ([row[key] for key in columns] for row in rows), title=title)

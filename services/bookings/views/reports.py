@@ -9,10 +9,11 @@ from flask_login import current_user
 
 from services.bookings import reports
 from services.bookings.views import bookings_bp
+from services.core.tabular import XLSX_MIMETYPE
 from services.core.access import Role, roles_required
 
 REPORT_ROLES = (Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MIMETYPE
 
 
 def _rows():

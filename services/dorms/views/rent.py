@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from services.accounts.models import Organisation
+from services.core.tabular import XLSX_MIMETYPE
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError, ValidationFailed
 from services.core.pagination import MAX_PER_PAGE, Page
@@ -79,7 +80,7 @@ def _export(kind: str) -> Response:
     if kind == "csv":
         body, mimetype = rent_export.to_csv(key, rows), "text/csv; charset=utf-8"
     else:
-        body, mimetype = rent_export.to_xlsx(key, rows), rent_export.XLSX_MIMETYPE
+        body, mimetype = rent_export.to_xlsx(key, rows), XLSX_MIMETYPE
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename={name}.{kind}", "Cache-Control": "no-store"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
+from services.core.tabular import XLSX_MIMETYPE
 from services.core.access import Role, roles_required
 from services.dorms import reports
 from services.dorms.access import managed_park_id
@@ -11,7 +12,7 @@ from services.dorms.models import (QUEUED_APPLICATION, RoomGender, RoomKind, Roo
 from services.dorms.views import dorms_bp
 
 MANAGER = Role.PARK_MANAGER
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MIMETYPE
 
 
 def _download(body, mimetype: str, filename: str) -> Response:
