@@ -81,7 +81,9 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app):
     first = run(app, "seed-demo")
     assert first.exit_code == 0 and DEMO_PASSWORD in first.output
     count = db.session.scalar(select(db.func.count(User.id)))
-    assert count == len(ACCOUNTS)
+    from services.dorms.demo import RESIDENTS
+
+    assert count == len(ACCOUNTS) + len(RESIDENTS)
     assert {u.role for u in db.session.scalars(select(User))} == set(Role)
     again = run(app, "seed-demo", "--if-empty")
     assert "already" in again.output and "admin" in again.output

@@ -46,3 +46,46 @@ def seed_demo() -> None:
         db.session.add(WorkerFacts(user_id=worker.id, honour=Honour.CRAFTSMAN, skill_grade=3,
                                    in_park_since=date(2022, 3, 1)))
     db.session.flush()
+    _residents(park, manager)
+
+
+RESIDENTS = [  # username, name, gender, shift, employer — housed through a real allocation run
+    ("demo-li", "李静", "F", "day", "hengda-auto"), ("demo-wang", "王芳", "F", "day", "ruixin-pv"),
+    ("demo-zhao", "赵丽", "F", "night", "hengda-auto"), ("demo-chen", "陈强", "M", "day", "ruixin-pv"),
+    ("demo-zhou", "周勇", "M", "night", "hengda-auto"), ("demo-wu", "吴军", "M", "day", "hengda-auto"),
+]
+
+
+def _residents(park: Organisation, manager: User | None) -> None:
+    """A few workers already living in the park, so the manager's pages are not empty."""
+    from datetime import timedelta
+
+    from services.accounts import operations as accounts
+    from services.demo import DEMO_PASSWORD
+    from services.dorms.models import Stay, StayStatus
+    from services.dorms.operations import allocation, applications, offers, stays
+
+    if db.session.scalar(select(User.id).where(User.username == RESIDENTS[0][0])):
+        return
+    created = []
+    for n, (username, name, gender, shift, employer) in enumerate(RESIDENTS, start=1):
+        user = accounts.create_user(actor_id=None, role="worker", username=username,
+                                    password=DEMO_PASSWORD, name=name, phone=f"1370000{n:04d}",
+                                    org_code=employer)
+        applications.submit_application(worker=user, park_id=park.id, gender=gender,
+                                        move_in_date=date.today() + timedelta(days=1), shift=shift,
+                                        smoker=False, needs_accessible=False, max_rent_fen=30000,
+                                        preferred_buildings=["A"])
+        created.append(user)
+    allocation.run_allocation(actor_id=manager.id if manager else None, park_id=park.id, commit=True)
+    checklist = {key: "ok" for key in stays.CHECKLIST_ITEMS}
+    for n, user in enumerate(created):
+        stay = db.session.scalar(select(Stay).where(Stay.worker_id == user.id,
+                                                    Stay.status == StayStatus.OFFERED))
+        if stay is None:
+            continue
+        offers.accept_offer(worker=user, stay=stay)
+        if n % 3 != 2:  # two in three have moved in; the others arrive soon
+            stays.check_in(actor_id=manager.id if manager else None, stay=stay, on=date.today(),
+                           inspection=checklist, key_card=f"K-{n + 1:03d}", deposit_fen=30000)
+    db.session.flush()

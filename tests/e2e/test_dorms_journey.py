@@ -82,7 +82,7 @@ def test_apply_allocate_accept(browser, live_server, tmp_path):
 
     manager.goto("/dorms/manage/stays?status=reserved")
     check_accessibility(manager, "dorms-arrivals")
-    manager.locator("main a[href$='/check-in']").first.click()
+    manager.locator("main li", has_text="D-101").locator("a[href$='/check-in']").click()
     form = manager.locator("main form[action$='/check-in']")
     form.locator("input[name=key_card]").fill("K-D101-A")
     form.locator("input[name=deposit_yuan]").fill("300")
