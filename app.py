@@ -77,6 +77,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import services.cases.models  # noqa: F401  (case routing: rules layer, no pages yet)
     import services.core.models  # noqa: F401  (the kernel's tables)
     from services.accounts.views import admin_bp, auth_bp, home_bp, profile_bp
     from services.api import api_bp

@@ -1,0 +1,1 @@
+"""Cases: aid requests routed between the union, HRSS and civil affairs (see design/cases.md)."""

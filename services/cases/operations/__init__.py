@@ -1,0 +1,1 @@
+"""Case operations by topic: intake, handoffs, lifecycle, deadlines."""
