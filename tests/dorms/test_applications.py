@@ -45,7 +45,7 @@ def test_gig_workers_are_admitted_unless_the_park_says_no(app):
     rider.employment_form = EmploymentForm.PLATFORM
     db.session.commit()
     assert ops.eligibility_problem(rider, park.id) is None
-    ops.policy_for(park.id).admits_gig_workers = False
+    ops.ensure_policy(park.id).admits_gig_workers = False
     assert ops.eligibility_problem(rider, park.id)
 
 

@@ -191,3 +191,13 @@ def test_api_application_offer_and_assignment(app):
     assert accepted.get_json() == {"status": "reserved"}
     assert client.post(f"/api/v1/dorm-offers/{detail['offer']['id']}/decline",
                        headers=headers).status_code == 409
+
+
+def test_opening_the_policy_page_saves_nothing(app):
+    from services.dorms.models import DormPolicy
+
+    park, _, manager = make_park()
+    client = client_for(app, manager)
+    assert client.get("/dorms/manage/policy").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(DormPolicy, park.id) is None  # no state change on GET

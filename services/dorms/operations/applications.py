@@ -15,7 +15,7 @@ from services.core.errors import Conflict, InvalidState, ValidationFailed
 from services.dorms import points
 from services.dorms.models import (HOLDING_STAY, OPEN_APPLICATION, QUEUED_APPLICATION,
                                    ApplicationStatus, Building, DormApplication, Shift, Stay)
-from services.dorms.operations.inventory import park_by_id, policy_for
+from services.dorms.operations.inventory import ensure_policy, park_by_id, policy_for
 from services.extensions import db
 
 GROUP_RE = re.compile(r"^[A-Za-z0-9_-]{3,40}$")
@@ -161,7 +161,7 @@ def publish_seed(*, actor_id: int, park_id: int, seed: str) -> int:
     seed = (seed or "").strip()
     if not 4 <= len(seed) <= 120:
         raise _invalid("seed", _l("The seed is 4–120 characters, e.g. the draw's date and place."))
-    policy = policy_for(park_id)
+    policy = ensure_policy(park_id)
     before = policy.lottery_seed
     policy.lottery_seed, policy.seed_published_at = seed, utcnow()
     waiting = list(db.session.scalars(select(DormApplication).where(

@@ -28,13 +28,22 @@ def park_by_id(park_id: int) -> Organisation:
     return park
 
 
+def _default_policy(park_id: int) -> DormPolicy:
+    return DormPolicy(park_id=park_id, min_area_per_person=Decimal(4), max_beds_per_room=8,
+                      offer_hours=48, mix_shifts=False, admits_gig_workers=True,
+                      weights=dict(DEFAULT_WEIGHTS))
+
+
 def policy_for(park_id: int) -> DormPolicy:
-    """The park's policy, created with the defaults the first time it is needed."""
+    """The park's policy; the defaults (not saved) when the park has none yet."""
+    return db.session.get(DormPolicy, park_id) or _default_policy(park_id)
+
+
+def ensure_policy(park_id: int) -> DormPolicy:
+    """The park's stored policy, saved with the defaults the first time it is changed."""
     policy = db.session.get(DormPolicy, park_id)
     if policy is None:
-        policy = DormPolicy(park_id=park_id, min_area_per_person=Decimal(4), max_beds_per_room=8,
-                            offer_hours=48, mix_shifts=False, admits_gig_workers=True,
-                            weights=dict(DEFAULT_WEIGHTS))
+        policy = _default_policy(park_id)
         db.session.add(policy)
         db.session.flush()
     return policy
@@ -50,7 +59,7 @@ def update_policy(*, actor_id: int, park_id: int, min_area_per_person: Decimal,
                   max_beds_per_room: int, offer_hours: int, mix_shifts: bool,
                   admits_gig_workers: bool, weights: dict[str, float]) -> DormPolicy:
     """Change a park's dormitory rules and points weights."""
-    policy = policy_for(park_id)
+    policy = ensure_policy(park_id)
     if not (Decimal("1") <= Decimal(min_area_per_person) <= Decimal("50")):
         raise ValidationFailed(str(_l("Area per person must be 1–50 m².")),
                                fields={"min_area_per_person": str(_l("Area per person must be 1–50 m²."))})
@@ -102,7 +111,7 @@ def _room_values(row: RoomRow, reserved_ids: dict[str, int]) -> dict:
 def import_inventory(*, actor_id: int, park_id: int, rows: list[RoomRow]) -> ImportReport:
     """Upsert buildings, rooms and beds by park + building + room number (re-import is harmless)."""
     park_by_id(park_id)
-    policy_for(park_id)
+    ensure_policy(park_id)
     report = ImportReport()
     reserved_ids = dict(db.session.execute(
         select(Organisation.code, Organisation.id).where(Organisation.kind == OrgKind.EMPLOYER)

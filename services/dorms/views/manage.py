@@ -150,7 +150,6 @@ def policy():
         else:
             flash(_("Policy saved. Points are recomputed at the next run."), "success")
             return redirect(url_for("dorms.policy"))
-    db.session.commit()  # a first visit creates the default policy
     return render_template("dorms/policy.html", form=form, seed_form=SeedForm(),
                            policy=current, factor_labels=FACTOR_LABELS)
 
