@@ -80,19 +80,46 @@ def import_users(file: Path) -> None:
 
 
 @click.command("seed-demo")
-@click.option("--size", type=click.Choice(["small"]), default="small",
-              help="small: a few parks and one account of every role.")
+@click.option("--size", type=click.Choice(["small", "city"]), default="small", show_default=True,
+              help="small: a few parks and one account of every role; city: the benchmark scale "
+                   "(28 parks, 100k beds, 300k workers, 50k cases, 200k bookings).")
 @click.option("--if-empty", is_flag=True, help="Seed only when there are no accounts yet.")
-def seed_demo(size: str, if_empty: bool) -> None:
+@click.option("--scale", type=click.FloatRange(0.001, 1.0), default=1.0, hidden=True,
+              help="With --size city: a fraction of the city set.")
+def seed_demo(size: str, if_empty: bool, scale: float) -> None:
     """Fill demo data and print the demo accounts."""
     from services import demo
 
     if if_empty and operations.count_users() > 0:
         click.echo("database already has accounts; demo data not added")
+    elif size == "city":
+        _seed_city(scale)
     else:
         demo.seed_small()
         db.session.commit()
     click.echo(demo.accounts_table())
+
+
+def _seed_city(scale: float) -> None:
+    from services import demo_city
+
+    bars: dict = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        bar = bars.get(step)
+        if bar is None:
+            bar = bars[step] = click.progressbar(length=max(total, 1), label=f"{step:<13}")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    try:
+        counts = demo_city.seed_city(scale=scale, progress=progress)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(", ".join(f"{name} {count:,}" for name, count in counts.items()))
 
 
 jobs_cli = AppGroup("jobs", help="Background jobs.")
