@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from services.accounts import passwords
-from services.accounts.models import ORG_KIND_LABELS, EmploymentForm, Organisation, OrgKind, User
+from services.accounts.models import (ORG_KIND_LABELS, EmploymentForm, Honour, Organisation, OrgKind,
+                                      User, WorkerFacts)
 from services.core.access import SCOPED_ROLE_ORG_KIND, Role
 from services.core.audit import log_access, record, utcnow
 from services.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -371,12 +373,8 @@ def import_users(*, actor_id: int | None, rows: list[dict]) -> list[User]:
 
 
 def set_worker_facts(*, actor_id: int, worker: User, honour: str, hardship_registered: bool,
-                     skill_grade: int, in_park_since) -> "WorkerFacts":
+                     skill_grade: int, in_park_since: date | None) -> WorkerFacts:
     """Record the facts policies use about a worker (honours, hardship, skill grade, years)."""
-    from datetime import date
-
-    from services.accounts.models import Honour, WorkerFacts
-
     if worker.role is not Role.WORKER:
         raise _invalid("worker", _l("Facts are kept for workers only."))
     try:

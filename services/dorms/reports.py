@@ -22,8 +22,6 @@ budget. Exports hold no phone or ID number, and a text cell starting with = + - 
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal

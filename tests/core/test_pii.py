@@ -5,7 +5,6 @@ import base64
 import hashlib
 import os
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask

@@ -16,22 +16,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from services.accounts.models import Organisation, User
 from services.core import notify
 from services.core.audit import record, utcnow
 from services.core.errors import Conflict
 from services.dorms import allocator
-from services.dorms.models import (HOLDING_STAY, QUEUED_APPLICATION, AllocationRun,
-                                   ApplicationStatus, Bed, Building, DormApplication, Room,
+from services.dorms.models import (QUEUED_APPLICATION, AllocationRun,
+                                   ApplicationStatus, Building, DormApplication, Room,
                                    RoomStatus, Stay, StayStatus)
+from services.dorms.instance import applicant_entry, holds, occupants_by_room, room_entry
 from services.dorms.operations.applications import current_seed, refresh_all_points
 from services.dorms.operations.inventory import compliant_capacity, park_by_id, policy_for
 from services.extensions import db
-
-
-def _employer_code(application: DormApplication) -> str | None:
-    org = application.worker.org
-    return org.code if org else None
 
 
 def _pairs(waiting: list[DormApplication]) -> tuple[set[int], set[int]]:
@@ -56,35 +51,15 @@ def build_instance(park_id: int) -> tuple[dict, dict[str, list[int]], list[DormA
         select(Room).join(Building).where(Building.park_id == park_id, Room.status == RoomStatus.OPEN)
         .options(selectinload(Room.beds), selectinload(Room.building), selectinload(Room.reserved_for))
         .order_by(Room.id)))
-    holds = db.session.execute(
-        select(Stay.bed_id, Bed.room_id, DormApplication.gender, DormApplication.shift,
-               Organisation.code.label("employer"))
-        .join(Bed, Bed.id == Stay.bed_id)
-        .outerjoin(DormApplication, DormApplication.id == Stay.application_id)
-        .join(User, User.id == Stay.worker_id).outerjoin(Organisation, Organisation.id == User.org_id)
-        .join(Room, Room.id == Bed.room_id).join(Building, Building.id == Room.building_id)
-        .where(Building.park_id == park_id, Stay.status.in_(HOLDING_STAY))).all()
-    occupied_beds = {h.bed_id for h in holds}
-    occupants = defaultdict(list)
-    for hold in holds:
-        occupants[hold.room_id].append({"gender": hold.gender,
-                                        "shift": hold.shift.value if hold.shift else "day",
-                                        "employer": hold.employer})
+    held = holds(Building.park_id == park_id)
+    occupied_beds = {row.bed_id for row in held}
+    occupants = occupants_by_room(held)
     instance_rooms, free_beds = [], {}
     for room in rooms:
-        capacity = compliant_capacity(room, policy)
-        labels = {chr(ord("A") + i) for i in range(capacity)}
+        labels = {chr(ord("A") + i) for i in range(compliant_capacity(room, policy))}
         free = [bed.id for bed in room.beds if bed.id not in occupied_beds and bed.label in labels]
         free_beds[str(room.id)] = free
-        taken = [{**person, "gender": person["gender"] or _default_gender(room)}
-                 for person in occupants.get(room.id, [])]
-        instance_rooms.append({
-            "id": str(room.id), "building": room.building.code, "gender": room.gender.value,
-            "capacity": max(len(taken), min(capacity, len(taken) + len(free))),
-            "kind": room.kind.value, "smoking": room.smoking, "rent_fen": room.rent_fen,
-            "reserved_for": room.reserved_for.code if room.reserved_for else None,
-            "occupants": taken,
-        })
+        instance_rooms.append(room_entry(room, policy, occupants.get(room.id, []), len(free)))
     waiting = list(db.session.scalars(
         select(DormApplication).where(DormApplication.park_id == park_id,
                                       DormApplication.status.in_(QUEUED_APPLICATION))
@@ -95,22 +70,10 @@ def build_instance(park_id: int) -> tuple[dict, dict[str, list[int]], list[DormA
         if app.id in incomplete:
             left_out.append(app)
             continue
-        applicants.append({
-            "id": str(app.id), "gender": app.gender, "shift": app.shift.value,
-            "employer": _employer_code(app), "smoker": app.smoker,
-            "needs_accessible": app.needs_accessible, "max_rent_fen": app.max_rent_fen,
-            "points": app.points, "lottery": app.lottery,
-            "preferred_buildings": list(app.preferred_buildings or []),
-            "group": app.group_code, "couple": app.id in complete,
-        })
+        applicants.append(applicant_entry(app, group=app.group_code, couple=app.id in complete))
     instance = {"policy": {"mix_shifts": policy.mix_shifts, "lottery_seed": current_seed(park_id)},
                 "rooms": instance_rooms, "applicants": applicants}
     return instance, free_beds, left_out
-
-
-def _default_gender(room: Room) -> str:
-    """An occupant without an application (moved in before the platform) has the room's gender."""
-    return room.gender.value if room.gender.value in ("M", "F") else "M"
 
 
 def instance_hash(instance: dict) -> str:

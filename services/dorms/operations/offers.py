@@ -17,9 +17,10 @@ from services.core import notify
 from services.core.audit import record, utcnow
 from services.core.errors import Conflict, InvalidState, ValidationFailed
 from services.dorms import allocator
+from services.dorms.instance import applicant_entry, room_instance
 from services.dorms.models import (HOLDING_STAY, QUEUED_APPLICATION, ApplicationStatus, Bed,
                                    DormApplication, RoomStatus, Stay, StayStatus)
-from services.dorms.operations.inventory import compliant_capacity, policy_for
+from services.dorms.operations.inventory import policy_for
 from services.extensions import db
 
 
@@ -90,36 +91,11 @@ def _bed_is_free(bed: Bed) -> bool:
                                                    Stay.status.in_(HOLDING_STAY))) is None
 
 
-def _room_instance(bed: Bed) -> dict:
-    room = bed.room
-    taken = db.session.execute(
-        select(DormApplication.gender, DormApplication.shift, Stay.worker_id)
-        .select_from(Stay).join(Bed, Bed.id == Stay.bed_id)
-        .outerjoin(DormApplication, DormApplication.id == Stay.application_id)
-        .where(Bed.room_id == room.id, Stay.status.in_(HOLDING_STAY))).all()
-    capacity = compliant_capacity(room, policy_for(room.building.park_id))
-    return {"id": str(room.id), "building": room.building.code, "gender": room.gender.value,
-            "capacity": max(capacity, len(taken)), "kind": room.kind.value,
-            "smoking": room.smoking, "rent_fen": room.rent_fen,
-            "reserved_for": room.reserved_for.code if room.reserved_for else None,
-            "occupants": [{"gender": t.gender or "M", "shift": t.shift.value if t.shift else "day",
-                           "employer": None} for t in taken]}
-
-
-def _applicant(app: DormApplication) -> dict:
-    return {"id": str(app.id), "gender": app.gender, "shift": app.shift.value,
-            "employer": app.worker.org.code if app.worker.org else None, "smoker": app.smoker,
-            "needs_accessible": app.needs_accessible, "max_rent_fen": app.max_rent_fen,
-            "points": app.points, "lottery": app.lottery,
-            "preferred_buildings": list(app.preferred_buildings or []), "group": None,
-            "couple": False}
-
-
 def fits(bed: Bed, app: DormApplication, *, room: dict | None = None) -> bool:
     """Whether the hard rules let this applicant take a bed in this bed's room now."""
     policy = policy_for(bed.room.building.park_id)
     instance = {"policy": {"mix_shifts": policy.mix_shifts, "lottery_seed": "fit"},
-                "rooms": [room or _room_instance(bed)], "applicants": [_applicant(app)]}
+                "rooms": [room or room_instance(bed.room)], "applicants": [applicant_entry(app)]}
     return bool(allocator.solve(instance)["assignments"])
 
 
@@ -174,7 +150,7 @@ def cascade(*, bed: Bed, actor_id: int | None) -> Stay | None:
         DormApplication.park_id == bed.room.building.park_id,
         DormApplication.status.in_(QUEUED_APPLICATION), DormApplication.couple_with_id.is_(None))
         .order_by(DormApplication.points.desc(), DormApplication.lottery))
-    room = _room_instance(bed)
+    room = room_instance(bed.room)
     for app in waiting:
         if fits(bed, app, room=room):
             stay = _offer(bed=bed, app=app, actor_id=actor_id, reason="cascade")

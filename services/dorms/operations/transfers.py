@@ -29,10 +29,10 @@ from services.accounts.models import User
 from services.core import notify
 from services.core.audit import record, utcnow
 from services.core.errors import Conflict, InvalidState, ValidationFailed
+from services.dorms.instance import room_instance
 from services.dorms.models import (HOLDING_STAY, Bed, Building, Room, RoomStatus, Stay,
                                    StayStatus)
 from services.dorms.operations import offers
-from services.dorms.operations.inventory import compliant_capacity, policy_for
 from services.dorms.transfer_models import (OPEN_TRANSFER, TransferKind, TransferRequest,
                                             TransferStatus)
 from services.extensions import db
@@ -238,22 +238,9 @@ def _people(request: TransferRequest) -> list[int]:
     return people
 
 
-def _occupant(stay: Stay) -> dict:
-    """The stay as `offers._room_instance` lists it among a room's occupants."""
-    app = stay.application
-    return {"gender": (app.gender if app else None) or "M",
-            "shift": app.shift.value if app and app.shift else "day", "employer": None}
-
-
 def room_without(bed: Bed, leaving: list[Stay]) -> dict:
     """The allocator's view of the bed's room, with the leaving people's holds taken out."""
-    room = offers._room_instance(bed)
-    for stay in leaving:
-        if stay.bed.room_id == bed.room_id and stay.status in HOLDING_STAY:
-            room["occupants"].remove(_occupant(stay))
-    policy = policy_for(bed.room.building.park_id)
-    room["capacity"] = max(compliant_capacity(bed.room, policy), len(room["occupants"]))
-    return room
+    return room_instance(bed.room, leaving=tuple(stay.id for stay in leaving))
 
 
 def _fits(stay: Stay, bed: Bed, leaving: list[Stay]) -> bool:

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from services.accounts.forms import ActionForm
 from services.accounts.models import Organisation, OrgKind
 from services.core import jobs
 from services.core.access import Role, roles_required
