@@ -82,12 +82,8 @@ def seed_city(*, scale: float = 1.0, progress: Progress | None = None) -> dict[s
 
         seed_small()
         db.session.flush()
-    try:
-        result = _Builder(scale, progress or (lambda step, done, total: None)).run()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    result = _Builder(scale, progress or (lambda step, done, total: None)).run()
+    db.session.flush()  # the caller (the CLI) commits once
     return result
 
 
