@@ -23,7 +23,8 @@ How it is built, and why:
   above capacity), one live booking per worker and slot, unique case numbers with the year's
   `case_counters` row at the last number given out.
 - Refuses (RuntimeError) when city data exists already (park `city-p01`). Everything is one
-  transaction: it commits at the end, or rolls back entirely on error.
+  transaction: the caller (`flask seed-demo --size city`) commits it at the end; an error leaves
+  nothing behind.
 """
 from __future__ import annotations
 
