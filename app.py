@@ -77,7 +77,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import services.cases.models  # noqa: F401  (case routing: rules layer, no pages yet)
     import services.core.models  # noqa: F401  (the kernel's tables)
     from services.accounts.views import admin_bp, auth_bp, home_bp, profile_bp
     from services.api import api_bp
@@ -89,5 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dorms_bp)
     from services.bookings.views import bookings_bp
     app.register_blueprint(bookings_bp)
+    from services.cases.views import cases_bp
+
+    app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     extensions.csrf.exempt(api_bp)  # bearer tokens only; the API never reads the session cookie

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.accounts.models import User
 from services.core.audit import utcnow
+from services.core.uploads import StoredFile
 from services.core.types import str_enum
 from services.extensions import db
 
@@ -244,6 +245,7 @@ class Case(db.Model):
     collective: Mapped[Case | None] = relationship(remote_side=[id])
     handoffs: Mapped[list[Handoff]] = relationship(back_populates="case", order_by="Handoff.id")
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    files: Mapped[list[CaseFile]] = relationship(order_by="CaseFile.id")
 
 
 class Handoff(db.Model):
@@ -297,6 +299,39 @@ class CaseNote(db.Model):
     worker_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseFile(db.Model):
+    """A file the worker (or intake staff) attached to a case: photos, contracts, screenshots."""
+
+    __tablename__ = "case_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"), unique=True)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    file: Mapped[StoredFile] = relationship(lazy="joined")
+
+
+class CaseLeadPeriod(db.Model):
+    """A stretch of time one agency led an open case: the dashboard sums them per agency, so
+    time lost to bouncing shows. A case has at most one period without an end."""
+
+    __tablename__ = "case_lead_periods"
+    __table_args__ = (
+        Index("uq_case_lead_periods_one_open", "case_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_case_lead_periods_agency", "agency", "started_at"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CaseEvent(db.Model):
@@ -355,6 +390,17 @@ def can_view(user: User, case: Case) -> bool:
     if agency not in (case.consented_agencies or []):
         return False
     return agency == case.lead_agency or agency in live_agencies(case)
+
+
+def took_part(user: User, case: Case) -> bool:
+    """An agency that sent, returned or worked a handoff of this case (it keeps a read-only
+    summary of its own notes once it has lost access)."""
+    agency = agency_of(user)
+    if agency is None or agency not in (case.consented_agencies or []):
+        return False
+    return any(h.from_agency == agency or (h.to_agency == agency and h.answered_by is not None
+                                           and h.status is not HandoffStatus.DECLINED)
+               for h in case.handoffs)
 
 
 def visible_fields(user: User, case: Case) -> frozenset[str]:

@@ -20,15 +20,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.accounts.models import User
+from services.cases.labels import agency_label
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseStatus, Escalation,
                                    Handoff, HandoffKind, HandoffStatus, agency_of)
-from services.cases.operations.intake import add_event, as_utc, tell_agency, tell_worker
+from services.cases.operations.intake import (add_event, as_utc, start_lead, tell_agency,
+                                              tell_worker)
 from services.cases.routing import AGENCIES
 from services.core import notify
 from services.core.access import Role
 from services.core.audit import record, utcnow
 from services.core.calendar import load_calendar
-from services.core.errors import Conflict, Forbidden, InvalidState, ValidationFailed
+from services.core.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from services.extensions import db
 
 RETURNS_BEFORE_ARBITRATION = 2
@@ -116,14 +118,14 @@ def accept_handoff(*, actor: User, handoff: Handoff, now: datetime | None = None
         # The move itself is the transfer's whole task, so it completes on acceptance.
         handoff.status, handoff.finished_at = HandoffStatus.COMPLETED, now
         before = {"lead_agency": case.lead_agency, "owner_id": case.owner_id}
-        case.lead_agency = handoff.to_agency
+        start_lead(case, handoff.to_agency, now)
         case.owner_id = actor.id if actor.role is Role.CASEWORKER else None
         record(action="cases.lead_changed", object_type="case", object_id=case.id,
                actor_id=actor.id, before=before,
                after={"lead_agency": case.lead_agency, "owner_id": case.owner_id})
         add_event(case, "transferred", to=handoff.to_agency)
         tell_worker(case, str(_l("Your case %(no)s is now handled by %(agency)s",
-                                 no=case.case_no, agency=handoff.to_agency)))
+                                 no=case.case_no, agency=agency_label(handoff.to_agency))))
     else:
         add_event(case, "co_handling_joined", agency=handoff.to_agency)
     record(action="cases.handoff_accepted", object_type="handoff", object_id=handoff.id,
@@ -152,6 +154,13 @@ def finish_referral(*, actor: User, handoff: Handoff, succeeded: bool, note: str
     return handoff
 
 
+def _tell_coordinators(case: Case, title: str) -> None:
+    for coordinator in db.session.scalars(select(User).where(
+            User.role == Role.COORDINATOR, User.active.is_(True))):
+        notify.send(user_id=coordinator.id, kind="case_arbitration", title=title,
+                    link=f"/cases/{case.id}")
+
+
 def _count_return(case: Case, *, actor: User, back_to: str, now: datetime) -> None:
     """Count a return; the second one sends the case to the coordinator for a binding decision."""
     case.return_count += 1
@@ -159,15 +168,13 @@ def _count_return(case: Case, *, actor: User, back_to: str, now: datetime) -> No
         case.arbitration = True
         case.escalation_level = max(case.escalation_level, Escalation.COORDINATOR)
         add_event(case, "sent_to_arbitration")
-        for coordinator in db.session.scalars(select(User).where(
-                User.role == Role.COORDINATOR, User.active.is_(True))):
-            notify.send(user_id=coordinator.id, kind="case_arbitration",
-                        title=str(_l("Case %(no)s needs your decision on the lead",
-                                     no=case.case_no)), link=f"/cases/{case.id}")
+        _tell_coordinators(case, str(_l("Case %(no)s needs your decision on the lead",
+                                        no=case.case_no)))
         record(action="cases.arbitration_requested", object_type="case", object_id=case.id,
                actor_id=actor.id, after={"return_count": case.return_count})
     if case.lead_agency != back_to:
-        case.lead_agency, case.owner_id = back_to, None
+        start_lead(case, back_to, now)
+        case.owner_id = None
         add_event(case, "returned", to=back_to)
 
 
@@ -220,6 +227,28 @@ def return_case(*, actor: User, case: Case, to_agency: str, reason_code: str, ba
     return handoff
 
 
+def ask_review(*, worker: User, case: Case, reason: str, now: datetime | None = None) -> Case:
+    """The worker asks the coordination office to review a refusal; its choice of lead binds.
+
+    The clock is not restarted: it measures how long the worker has waited since dispatch."""
+    if case.worker_id != worker.id:
+        raise NotFound(str(_l("Not found.")))
+    if case.status is not CaseStatus.NOT_ACCEPTED or case.arbitration:
+        raise InvalidState(str(_l("Only a request that was not accepted can be reviewed.")))
+    if not (reason or "").strip():
+        raise ValidationFailed(str(_l("Say why.")), fields={"reason": str(_l("Say why."))})
+    case.status, case.status_reason, case.arbitration = CaseStatus.SUBMITTED, reason.strip(), True
+    start_lead(case, case.lead_agency, now or utcnow())
+    case.escalation_level = max(case.escalation_level, Escalation.COORDINATOR)
+    record(action="cases.review_requested", object_type="case", object_id=case.id,
+           actor_id=worker.id, before={"status": "not_accepted"},
+           after={"status": "submitted", "arbitration": True})
+    add_event(case, "review_requested")
+    _tell_coordinators(case, str(_l("Case %(no)s: the worker asks for a review", no=case.case_no)))
+    db.session.flush()
+    return case
+
+
 def arbitrate(*, actor: User, case: Case, lead_agency: str, decision: str,
               now: datetime | None = None) -> Case:
     """The coordinator decides who leads; the decision is binding."""
@@ -236,7 +265,8 @@ def arbitrate(*, actor: User, case: Case, lead_agency: str, decision: str,
     before = {"lead_agency": case.lead_agency, "arbitration": True}
     if case.lead_agency != lead_agency:
         case.owner_id = None
-    case.lead_agency, case.lead_binding = lead_agency, True
+        start_lead(case, lead_agency, now)
+    case.lead_binding = True
     case.arbitration, case.arbitrated_at = False, now
     record(action="cases.arbitrated", object_type="case", object_id=case.id, actor_id=actor.id,
            before=before, after={"lead_agency": lead_agency, "arbitration": False,
@@ -279,4 +309,4 @@ def expire_handoffs(*, now: datetime | None = None) -> list[Handoff]:
 
 
 __all__ = ["request_handoff", "accept_handoff", "finish_referral", "decline_handoff",
-           "return_case", "arbitrate", "revoke_handoff", "expire_handoffs", "as_utc"]
+           "return_case", "ask_review", "arbitrate", "revoke_handoff", "expire_handoffs", "as_utc"]

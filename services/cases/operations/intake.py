@@ -17,18 +17,22 @@ from sqlalchemy.exc import IntegrityError
 
 from services.accounts.models import User
 from services.cases import routing
+from services.cases.labels import agency_label
 from services.cases.models import (CASE_NO_PREFIX, OPEN_STATUSES, Case, CaseCounter, CaseEvent,
-                                   ContactPreference, Handoff, HandoffKind, HandoffStatus)
+                                   CaseFile, CaseLeadPeriod, ContactPreference, Handoff, HandoffKind,
+                                   HandoffStatus)
 from services.core import notify
 from services.core.access import Role
 from services.core.audit import record, utcnow
 from services.core.calendar import BusinessCalendar, load_calendar
 from services.core.errors import Forbidden, ValidationFailed
+from services.core.uploads import StoredFile, save_upload, upload_dir
 from services.extensions import db
 
 COLLECTIVE_THRESHOLD = 3
 COLLECTIVE_WINDOW = timedelta(days=30)
 COLLECTIVE_LEAD = "hrss"
+MAX_FILES = 6
 DESCRIPTION_MAX = 4000
 _NOT_NAME = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -43,6 +47,21 @@ def add_event(case: Case, key: str, **params) -> CaseEvent:
     event = CaseEvent(case=case, key=key, params=params, at=utcnow())
     db.session.add(event)
     return event
+
+
+def start_lead(case: Case, agency: str, now: datetime) -> None:
+    """The case is now led by `agency`: end the running lead period and start the next one."""
+    end_lead(case, now)
+    db.session.add(CaseLeadPeriod(case_id=case.id, agency=agency, started_at=now))
+    case.lead_agency = agency
+
+
+def end_lead(case: Case, now: datetime) -> None:
+    """Nobody holds the case any more (resolved, withdrawn, refused) or it changes hands."""
+    db.session.flush()
+    db.session.execute(update(CaseLeadPeriod).where(
+        CaseLeadPeriod.case_id == case.id, CaseLeadPeriod.ended_at.is_(None))
+        .values(ended_at=now).execution_options(synchronize_session=False))
 
 
 def tell_worker(case: Case, title: str, body: str = "") -> None:
@@ -147,6 +166,7 @@ def submit_request(
         dispatched_at=now, ack_due_at=ack_due, resolve_due_at=resolve_due, created_at=now)
     db.session.add(case)
     db.session.flush()
+    start_lead(case, screen.lead_agency, now)
     for agency in screen.co_agencies:
         db.session.add(Handoff(
             case=case, kind=HandoffKind.REFERRAL, from_agency=screen.lead_agency,
@@ -162,11 +182,35 @@ def submit_request(
     db.session.flush()
     tell_worker(case, str(_l("Your request %(no)s was received", no=case.case_no)),
                 str(_l("It is with %(lead)s; you will hear back within one working day.",
-                       lead=screen.lead_agency)))
+                       lead=agency_label(screen.lead_agency))))
     tell_agency(screen.lead_agency, str(_l("New case %(no)s", no=case.case_no)), case=case)
     if category == "wage_arrears" and case.employer_key:
         link_collective(case=case, now=now)
     return case
+
+
+def attach_files(*, actor: User, case: Case, files: list) -> list[CaseFile]:
+    """Attach photos or PDFs (checked by content) to a case; all of them or none."""
+    files = [f for f in files if f is not None and getattr(f, "filename", "")]
+    if len(files) + len(case.files) > MAX_FILES:
+        message = str(_l("At most %(n)d files per request.", n=MAX_FILES))
+        raise ValidationFailed(message, fields={"files": message})
+    stored: list[StoredFile] = []
+    try:
+        for upload in files:
+            stored.append(save_upload(file=upload, uploaded_by=actor.id, field="files"))
+    except ValidationFailed:
+        for done in stored:  # the transaction rolls back; leave no file behind either
+            (upload_dir() / done.stored_name).unlink(missing_ok=True)
+        raise
+    attached = [CaseFile(case_id=case.id, file_id=s.id, added_by=actor.id) for s in stored]
+    db.session.add_all(attached)
+    db.session.flush()
+    db.session.expire(case, ["files"])
+    for item in attached:
+        record(action="cases.file_attached", object_type="case", object_id=case.id,
+               actor_id=actor.id, after={"file_id": item.file_id})
+    return attached
 
 
 def link_collective(*, case: Case, now: datetime) -> Case | None:
@@ -195,6 +239,7 @@ def link_collective(*, case: Case, now: datetime) -> Case | None:
             with db.session.begin_nested():
                 db.session.add(collective)
                 db.session.flush()
+                start_lead(collective, COLLECTIVE_LEAD, now)
         except IntegrityError:  # a parallel submission opened it first
             collective = db.session.scalar(select(Case).where(
                 Case.is_collective.is_(True), Case.employer_key == case.employer_key,
@@ -219,5 +264,5 @@ def count_open(agency: str) -> int:
         Case.lead_agency == agency, Case.status.in_(OPEN_STATUSES))) or 0
 
 
-__all__ = ["submit_request", "link_collective", "next_case_no", "normalise_employer",
+__all__ = ["start_lead", "end_lead", "submit_request", "attach_files", "link_collective", "next_case_no", "normalise_employer",
            "deadlines", "add_event", "as_utc", "HandoffStatus"]

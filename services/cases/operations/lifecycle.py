@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from services.accounts.models import User
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, WORKING_STATUSES, AssignmentRule,
                                    Case, CaseAgencySetting, CaseNote, CaseStatus,
-                                   CaseworkerAvailability, HandoffKind, Outcome, agency_of)
-from services.cases.operations.intake import add_event, as_utc, staff_of, tell_worker
+                                   CaseworkerAvailability, HandoffKind, Outcome, agency_of,
+                                   can_view)
+from services.cases.operations.intake import (add_event, as_utc, end_lead, staff_of, start_lead,
+                                              tell_worker)
 from services.core.access import Role
 from services.core.audit import record, utcnow
 from services.core.calendar import load_calendar
@@ -31,8 +33,13 @@ def _lead_staff(actor: User, case: Case) -> None:
 
 
 def _move(case: Case, *, actor_id: int | None, to: CaseStatus, action: str, event: str,
-          **params) -> None:
+          now: datetime | None = None, **params) -> None:
     before = case.status.value
+    was_open, now = case.status in OPEN_STATUSES, now or utcnow()
+    if was_open and to not in OPEN_STATUSES:
+        end_lead(case, now)
+    elif to in OPEN_STATUSES and not was_open:
+        start_lead(case, case.lead_agency, now)
     case.status = to
     record(action=f"cases.{action}", object_type="case", object_id=case.id, actor_id=actor_id,
            before={"status": before}, after={"status": to.value, **params})
@@ -98,6 +105,27 @@ def assign_owner(*, actor_id: int | None, case: Case) -> User | None:
            after={"owner_id": chosen.id, "rule": setting.assignment_rule.value})
     db.session.flush()
     return chosen
+
+
+def set_assignment_rule(*, actor: User, rule: AssignmentRule | str) -> CaseAgencySetting:
+    """A supervisor chooses how the agency's new cases go to caseworkers."""
+    agency = agency_of(actor)
+    if actor.role is not Role.SUPERVISOR or agency is None:
+        raise Forbidden(str(_l("Only a supervisor may change this.")))
+    try:
+        rule = AssignmentRule(rule)
+    except ValueError:
+        raise ValidationFailed(str(_l("Choose a rule.")), fields={"rule": "invalid"}) from None
+    setting = db.session.get(CaseAgencySetting, agency)
+    if setting is None:
+        setting = CaseAgencySetting(agency=agency, assignment_rule=AssignmentRule.LEAST_OPEN)
+        db.session.add(setting)
+    before = setting.assignment_rule.value if setting.assignment_rule else None
+    setting.assignment_rule = rule
+    record(action="cases.assignment_rule_set", object_type="agency", object_id=agency,
+           actor_id=actor.id, before={"rule": before}, after={"rule": rule.value})
+    db.session.flush()
+    return setting
 
 
 def claim(*, actor: User, case: Case) -> Case:
@@ -198,7 +226,7 @@ def resolve(*, actor: User, case: Case, outcome: Outcome | str, note: str,
     case.outcome, case.outcome_note, case.recovered_fen = outcome, (note or "").strip(), recovered_fen
     case.resolved_at = now or utcnow()
     _move(case, actor_id=actor.id, to=CaseStatus.RESOLVED, action="resolved", event="resolved",
-          outcome=outcome.value)
+          now=case.resolved_at, outcome=outcome.value)
     tell_worker(case, str(_l("Your case %(no)s is resolved", no=case.case_no)),
                 str(_l("Please confirm and rate it, or reopen it within 15 days.")))
     db.session.flush()
@@ -241,7 +269,7 @@ def reopen(*, worker: User, case: Case, reason: str, now: datetime | None = None
     case.closed_at = case.confirmed_at = None
     case.status_reason = reason.strip()
     _move(case, actor_id=worker.id, to=CaseStatus.REOPENED, action="reopened", event="reopened",
-          count=case.reopen_count)
+          now=now, count=case.reopen_count)
     db.session.flush()
     return case
 
@@ -254,7 +282,8 @@ def close_unanswered(*, now: datetime | None = None) -> list[Case]:
         Case.resolved_at <= now - timedelta(days=FOLLOW_UP_DAYS)).order_by(Case.id)))
     for case in due:
         case.closed_at = now
-        _move(case, actor_id=None, to=CaseStatus.CLOSED, action="auto_closed", event="closed")
+        _move(case, actor_id=None, to=CaseStatus.CLOSED, action="auto_closed", event="closed",
+              now=now)
     db.session.flush()
     return due
 
@@ -274,6 +303,8 @@ def not_accept(*, actor: User, case: Case, reason: str) -> Case:
     _lead_staff(actor, case)
     if case.status is not CaseStatus.SUBMITTED:
         raise InvalidState(str(_l("Only a case not yet signed for can be refused.")))
+    if case.lead_binding or case.arbitration:
+        raise InvalidState(str(_l("The coordinator's decision on the lead is binding.")))
     if not (reason or "").strip():
         raise ValidationFailed(str(_l("Give the reason, the worker will read it.")),
                                fields={"reason": "required"})
@@ -288,7 +319,7 @@ def not_accept(*, actor: User, case: Case, reason: str) -> Case:
 def add_note(*, actor: User, case: Case, body: str, worker_visible: bool) -> CaseNote:
     """An internal note, or an update the worker sees in their feed."""
     agency = agency_of(actor)
-    if agency is None or agency not in (case.consented_agencies or []):
+    if agency is None or not can_view(actor, case):
         raise Forbidden(str(_l("Only agencies handling the case may write notes.")))
     if not (body or "").strip():
         raise ValidationFailed(str(_l("Write something.")), fields={"body": "required"})

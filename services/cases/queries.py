@@ -1,0 +1,204 @@
+"""Read side of the cases domain: queues, lists with filters, a case's notes, the team page.
+
+Lists are one page of rows plus one count, with the owner joined in (no query per row).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case as when, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from services.accounts.models import Organisation, User
+from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgencySetting,
+                                   CaseNote, CaseStatus, CaseworkerAvailability, DeadlineState,
+                                   Escalation, Handoff, HandoffKind, agency_of, visible_fields)
+from services.cases.routing import CATEGORIES
+from services.core.access import Role
+from services.core.pagination import Page, paginate
+from services.extensions import db
+
+VIEWS = ("mine", "queue", "open", "done")
+
+
+def _choice(raw: Any, allowed) -> str:
+    value = str(raw or "")
+    return value if value in allowed else ""  # an unknown value filters nothing
+
+
+@dataclass
+class CaseFilters:
+    status: str = ""
+    category: str = ""
+    deadline: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> CaseFilters:
+        return cls(status=_choice(args.get("status"), {s.value for s in CaseStatus}),
+                   category=_choice(args.get("category"), CATEGORIES),
+                   deadline=_choice(args.get("deadline"), {d.value for d in DeadlineState}),
+                   q=str(args.get("q", "")).strip()[:20])
+
+    def params(self) -> dict:
+        return {"status": self.status, "category": self.category, "deadline": self.deadline,
+                "q": self.q}
+
+    def apply(self, query: Select) -> Select:
+        if self.status:
+            query = query.where(Case.status == CaseStatus(self.status))
+        if self.category:
+            query = query.where(Case.category == self.category)
+        if self.deadline:
+            query = query.where(Case.deadline_state == DeadlineState(self.deadline))
+        if self.q:
+            query = query.where(Case.case_no.contains(self.q.upper(), autoescape=True))
+        return query
+
+
+def _listed(query: Select) -> Select:
+    return query.options(joinedload(Case.owner), joinedload(Case.worker))
+
+
+def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
+                 per_page: Any = 20) -> Page:
+    """A caseworker's or supervisor's list: their own open cases, the agency's unassigned queue,
+    every open case the agency leads, or its finished ones; soonest deadline first."""
+    agency = agency_of(user)
+    query = select(Case).where(Case.lead_agency == agency)
+    if view == "mine":
+        query = query.where(Case.owner_id == user.id, Case.status.in_(OPEN_STATUSES))
+    elif view == "queue":
+        query = query.where(Case.owner_id.is_(None), Case.status.in_(OPEN_STATUSES))
+    elif view == "done":
+        query = query.where(Case.status.not_in(OPEN_STATUSES))
+    else:
+        query = query.where(Case.status.in_(OPEN_STATUSES))
+    order = (Case.updated_at.desc(),) if view == "done" else (Case.resolve_due_at, Case.id)
+    return paginate(_listed(filters.apply(query)).order_by(*order), page=page, per_page=per_page)
+
+
+def view_counts(user: User) -> dict[str, int]:
+    """How many cases each tab of the queue page holds (one query)."""
+    agency = agency_of(user)
+    is_open = Case.status.in_(OPEN_STATUSES)
+    row = db.session.execute(select(
+        func.coalesce(func.sum(when((is_open & (Case.owner_id == user.id), 1), else_=0)), 0),
+        func.coalesce(func.sum(when((is_open & Case.owner_id.is_(None), 1), else_=0)), 0),
+        func.coalesce(func.sum(when((is_open, 1), else_=0)), 0),
+    ).where(Case.lead_agency == agency)).one()
+    tasks = db.session.scalar(select(func.count(Handoff.id)).where(
+        Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
+        Handoff.kind != HandoffKind.RETURN)) or 0
+    return {"mine": int(row[0]), "queue": int(row[1]), "open": int(row[2]), "tasks": tasks}
+
+
+def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:
+    """Handoffs waiting for the agency or being worked by it (transfers and co-handling)."""
+    query = (select(Handoff).where(Handoff.to_agency == agency,
+                                   Handoff.status.in_(LIVE_HANDOFF),
+                                   Handoff.kind != HandoffKind.RETURN)
+             .options(joinedload(Handoff.case)).order_by(Handoff.due_at, Handoff.id))
+    return paginate(query, page=page, per_page=per_page)
+
+
+def coordinator_cases(*, filters: CaseFilters, page: Any = 1, per_page: Any = 20) -> Page:
+    """Cases the coordination office may open: waiting for arbitration, escalated, decided."""
+    query = select(Case).where(or_(Case.arbitration.is_(True),
+                                   Case.escalation_level >= int(Escalation.COORDINATOR),
+                                   Case.arbitrated_at.is_not(None)))
+    query = _listed(filters.apply(query)).order_by(Case.arbitration.desc(), Case.resolve_due_at,
+                                                   Case.id)
+    return paginate(query, page=page, per_page=per_page)
+
+
+def worker_cases(worker_id: int) -> list[Case]:
+    """A worker's own requests, newest first (a worker has a handful, not thousands)."""
+    return list(db.session.scalars(select(Case).where(Case.worker_id == worker_id)
+                                   .order_by(Case.created_at.desc(), Case.id.desc())))
+
+
+def load_case(case: Case) -> Case:
+    """Load a shown case's handoffs, events and files in one query each."""
+    db.session.scalars(select(Case).where(Case.id == case.id).options(
+        selectinload(Case.handoffs), selectinload(Case.events), selectinload(Case.files),
+        joinedload(Case.owner), joinedload(Case.worker))).one()
+    return case
+
+
+def notes_for(user: User, case: Case) -> tuple[list[CaseNote], list[CaseNote]]:
+    """(internal notes the user may read, updates the worker sees), oldest first.
+
+    The lead agency and the coordinator read every internal note; a co-handling agency, and an
+    agency that has lost access, read only their own agency's."""
+    notes = list(db.session.scalars(select(CaseNote).where(CaseNote.case_id == case.id)
+                                    .order_by(CaseNote.id)))
+    updates = [n for n in notes if n.worker_visible]
+    if user.role is Role.WORKER:
+        return [], updates
+    if "internal_notes" in visible_fields(user, case):
+        return [n for n in notes if not n.worker_visible], updates
+    agency = agency_of(user)
+    return [n for n in notes if not n.worker_visible and n.agency == agency], updates
+
+
+def author_names(notes: list[CaseNote]) -> dict[int, str]:
+    ids = {n.author_id for n in notes if n.author_id}
+    if not ids:
+        return {}
+    return {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+@dataclass
+class TeamMember:
+    user: User
+    available: bool
+    note: str
+    open_cases: int
+
+
+def team(agency: str) -> list[TeamMember]:
+    """The agency's caseworkers with their availability and open cases (three queries)."""
+    members = list(db.session.scalars(
+        select(User).join(Organisation, Organisation.id == User.org_id)
+        .where(Organisation.code == agency, User.role == Role.CASEWORKER, User.active.is_(True))
+        .order_by(User.id)))
+    ids = [m.id for m in members]
+    away = {row.user_id: row for row in db.session.scalars(
+        select(CaseworkerAvailability).where(CaseworkerAvailability.user_id.in_(ids)))}
+    load = dict(db.session.execute(
+        select(Case.owner_id, func.count(Case.id)).where(Case.owner_id.in_(ids),
+                                                         Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.owner_id)).all())
+    return [TeamMember(user=m, available=away[m.id].available if m.id in away else True,
+                       note=away[m.id].note if m.id in away else "", open_cases=load.get(m.id, 0))
+            for m in members]
+
+
+def assignment_rule(agency: str) -> str:
+    setting = db.session.get(CaseAgencySetting, agency)
+    return setting.assignment_rule.value if setting else "least_open"
+
+
+def cases_by_ids(agency: str, ids: list[int]) -> list[Case]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Case).where(Case.id.in_(ids[:200]),
+                                                      Case.lead_agency == agency)))
+
+
+def find_worker(text: str) -> User | None:
+    """A worker by mobile number or username (staff intake)."""
+    from services.accounts.operations import phone_lookup
+    from services.core.errors import ValidationFailed
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        _phone, digest = phone_lookup(text)
+        where = User.phone_hash == digest
+    except ValidationFailed:
+        where = User.username == text.lower()
+    return db.session.scalar(select(User).where(where, User.role == Role.WORKER))
