@@ -91,5 +91,8 @@ def _register_blueprints(app: Flask) -> None:
     from services.cases.views import cases_bp
 
     app.register_blueprint(cases_bp)
+    from services.aid.views import aid_bp
+
+    app.register_blueprint(aid_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     extensions.csrf.exempt(api_bp)  # bearer tokens only; the API never reads the session cookie

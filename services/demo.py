@@ -66,6 +66,9 @@ def seed_small() -> None:
 
     seed_dorms()
     seed_bookings()
+    from services.cases.demo import seed_demo as seed_cases
+
+    seed_cases()
 
 
 def accounts_table() -> str:

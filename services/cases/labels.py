@@ -103,3 +103,56 @@ def label(table: dict, code) -> str:
 
 def agency_label(code: str | None) -> str:
     return label(AGENCY_LABELS, code)
+
+
+ESCALATION_LABELS = {
+    0: _l("None"),
+    1: _l("Caseworker reminded"),
+    2: _l("Supervisor alerted"),
+    3: _l("Coordination office"),
+}
+
+
+class TemplateLabels:
+    """`case_labels` in templates: the words for codes, one call each."""
+
+    statuses = STATUS_LABELS
+    deadlines = DEADLINE_LABELS
+    categories = CATEGORY_LABELS
+    agencies = AGENCY_LABELS
+
+    @staticmethod
+    def category(code) -> str:
+        return label(CATEGORY_LABELS, code)
+
+    @staticmethod
+    def agency(code) -> str:
+        return agency_label(code)
+
+    @staticmethod
+    def status(code) -> str:
+        return label(STATUS_LABELS, code)
+
+    @staticmethod
+    def outcome(code) -> str:
+        return label(OUTCOME_LABELS, code)
+
+    @staticmethod
+    def contact(code) -> str:
+        return label(CONTACT_LABELS, code)
+
+    @staticmethod
+    def handoff_kind(code) -> str:
+        return label(HANDOFF_KIND_LABELS, code)
+
+    @staticmethod
+    def handoff_status(code) -> str:
+        return label(HANDOFF_STATUS_LABELS, code)
+
+    @staticmethod
+    def reason(code) -> str:
+        return label(REASON_CODES, code)
+
+    @staticmethod
+    def escalation(level) -> str:
+        return label(ESCALATION_LABELS, int(level or 0))

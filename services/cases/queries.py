@@ -202,3 +202,35 @@ def find_worker(text: str) -> User | None:
     except ValidationFailed:
         where = User.username == text.lower()
     return db.session.scalar(select(User).where(where, User.role == Role.WORKER))
+
+
+def is_available(user_id: int) -> bool:
+    row = db.session.get(CaseworkerAvailability, user_id)
+    return row.available if row else True
+
+
+def arbitration_count() -> int:
+    return db.session.scalar(select(func.count(Case.id)).where(Case.arbitration.is_(True))) or 0
+
+
+def routing_rules() -> list:
+    from services.cases.models import RoutingRule
+
+    rows = {r.category: r for r in db.session.scalars(select(RoutingRule))}
+    return [rows.get(category) or routing_default(category) for category in CATEGORIES]
+
+
+def routing_rule(category: str):
+    from services.cases.models import RoutingRule
+
+    return db.session.scalar(select(RoutingRule).where(RoutingRule.category == category))
+
+
+def routing_default(category: str):
+    """An unsaved rule row holding the design's default for a category."""
+    from services.cases.models import RoutingRule
+    from services.cases.routing import ACK_DAYS, DEFAULT_RULES
+
+    lead, co, days, basis = DEFAULT_RULES[category]
+    return RoutingRule(category=category, lead_agency=lead, co_agencies=list(co),
+                       resolve_days=days, ack_days=ACK_DAYS, policy_basis=basis)

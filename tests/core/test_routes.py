@@ -25,6 +25,8 @@ def test_routes_that_change_state_do_not_accept_get(app):
     readers = {"home.index", "home.notifications", "home.healthz", "static", "api.openapi",
                "api.parks", "api.me", "api.export_me", "admin.users", "admin.user", "admin.orgs",
                "profile.export_data",
+               "api.list_cases", "api.get_case", "api.list_handoffs", "api.list_aid_requests",
+               "api.get_aid_request", "api.prescreen_query",
                "dorms.index", "dorms.application", "dorms.manage", "dorms.rooms", "dorms.run",
                "dorms.queue", "dorms.stays", "dorms.transfers", "api.get_application", "api.park_rooms",
                "bookings.services", "bookings.service", "bookings.my_bookings", "bookings.booking",
@@ -35,7 +37,10 @@ def test_routes_that_change_state_do_not_accept_get(app):
                "dorms.dashboard", "dorms.dashboard_rooms", "dorms.dashboard_rooms_csv",
                "dorms.dashboard_rooms_xlsx", "dorms.dashboard_queue", "dorms.dashboard_queue_csv",
                "dorms.dashboard_queue_xlsx", "dorms.rent_statement", "dorms.rent_csv",
-               "dorms.rent_xlsx"}
+               "dorms.rent_xlsx",
+               "cases.queue", "cases.case", "cases.case_file", "cases.team", "cases.rules",
+               "cases.dashboard", "cases.dashboard_csv", "cases.dashboard_xlsx",
+               "aid.index", "aid.new", "aid.consent", "aid.case", "aid.case_file"}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and "POST" not in rule.methods:
             assert rule.endpoint in readers, f"{rule.endpoint} answers GET only: add it to readers"

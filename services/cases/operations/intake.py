@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
@@ -24,7 +25,7 @@ from services.cases.models import (CASE_NO_PREFIX, OPEN_STATUSES, Case, CaseCoun
 from services.core import notify
 from services.core.access import Role
 from services.core.audit import record, utcnow
-from services.core.calendar import BusinessCalendar, load_calendar
+from services.core.calendar import DEFAULT_TZ, BusinessCalendar, load_calendar
 from services.core.errors import Forbidden, ValidationFailed
 from services.core.uploads import StoredFile, save_upload, upload_dir
 from services.extensions import db
@@ -34,6 +35,7 @@ COLLECTIVE_WINDOW = timedelta(days=30)
 COLLECTIVE_LEAD = "hrss"
 MAX_FILES = 6
 DESCRIPTION_MAX = 4000
+EARLIEST_INCIDENT = date(2000, 1, 1)
 _NOT_NAME = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -136,8 +138,14 @@ def submit_request(
         errors["description"] = str(_l("Describe what happened (5–4000 characters)."))
     if amount_fen is not None and amount_fen < 0:
         errors["amount_fen"] = str(_l("The amount cannot be negative."))
+    today = now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
+    for name, value in (("incident_start", incident_start), ("incident_end", incident_end)):
+        if value is not None and not EARLIEST_INCIDENT <= value <= today:
+            errors[name] = str(_l("Enter a date between 2000 and today."))
     if incident_start and incident_end and incident_end < incident_start:
         errors["incident_end"] = str(_l("The end date is before the start date."))
+    if len(employer_name or "") > 200:
+        errors["employer_name"] = str(_l("At most 200 characters."))
     unknown = [a for a in consent if a not in routing.AGENCIES]
     if unknown:
         errors["consent"] = str(_l("Unknown agency in the consent."))

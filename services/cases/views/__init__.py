@@ -9,6 +9,28 @@ import services.cases.models  # noqa: F401  (the domain's tables)
 
 cases_bp = Blueprint("cases", __name__)
 
+
+@cases_bp.app_context_processor
+def _case_labels() -> dict:
+    from services.cases.labels import TemplateLabels
+
+    return {"case_labels": TemplateLabels}
+
+
+@cases_bp.app_template_filter("agency")
+def _agency(code) -> str:
+    """`codes|map('agency')`: an agency code as its name."""
+    from services.cases.labels import agency_label
+
+    return agency_label(code)
+
+
 # one line per page module, so that adding a module touches one line
+from services.cases.views import case  # noqa: E402,F401
+from services.cases.views import handoffs  # noqa: E402,F401
+from services.cases.views import queue  # noqa: E402,F401
+from services.cases.views import rules  # noqa: E402,F401
+from services.cases.views import team  # noqa: E402,F401
+from services.cases.views import reports  # noqa: E402,F401
 
 __all__ = ["cases_bp"]
