@@ -144,6 +144,7 @@ def jobs_worker(burst: bool) -> None:
 def jobs_scheduler(tick: float) -> None:
     """Run the periodic jobs (sweeps, reminders) at their intervals; the Procfile's clock process."""
     import services.bookings.jobs  # noqa: F401  (registers its periodic jobs)
+    import services.cases.jobs  # noqa: F401
     import services.dorms.jobs  # noqa: F401
     from services.core import jobs, schedule
 
@@ -160,3 +161,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(dorms_cli)
     from services.bookings.cli import bookings_cli
     app.cli.add_command(bookings_cli)
+    from services.cases.cli import cases_cli
+
+    app.cli.add_command(cases_cli)

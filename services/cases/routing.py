@@ -146,13 +146,15 @@ def update_rule(*, actor_id: int, category: str, lead_agency: str, co_agencies: 
 
     if lead_agency not in AGENCIES or any(a not in AGENCIES or a == lead_agency
                                           for a in co_agencies):
-        raise ValidationFailed(str(_l("Choose agencies among the union, HRSS and civil affairs; "
-                                      "the lead cannot also co-handle.")))
+        message = str(_l("Choose agencies among the union, HRSS and civil affairs; "
+                         "the lead cannot also co-handle."))
+        raise ValidationFailed(message, fields={"co_agencies": message})
     if not (policy_basis or "").strip():
         raise ValidationFailed(str(_l("Cite the policy basis of the rule.")),
                                fields={"policy_basis": str(_l("Cite the policy basis of the rule."))})
     if not 1 <= resolve_days <= 365 or not 1 <= ack_days <= 30:
-        raise ValidationFailed(str(_l("Deadlines must be between 1 and 365 working days.")))
+        message = str(_l("Deadlines must be between 1 and 365 working days."))
+        raise ValidationFailed(message, fields={"resolve_days": message})
     row = db.session.scalar(select(RoutingRule).where(RoutingRule.category == category))
     before = _snapshot(row) if row else {}
     if row is None:

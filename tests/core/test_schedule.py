@@ -8,10 +8,11 @@ from services.core import schedule
 
 def test_due_runs_everything_at_start_then_by_interval():
     import services.bookings.jobs  # noqa: F401
+    import services.cases.jobs  # noqa: F401
     import services.dorms.jobs  # noqa: F401
 
     names = {p.name for p in schedule.registered()}
-    assert {"bookings.sweep", "dorms.expire_offers"} <= names
+    assert {"bookings.sweep", "dorms.expire_offers", "cases.sweep"} <= names
     first = schedule.due({}, now=1000.0)
     assert {p.name for p in first} == names
     last = {p.name: 1000.0 for p in first}

@@ -1,0 +1,30 @@
+"""`flask cases …`: the deadline sweep, for cron or the RQ worker.
+
+Suggested cron (any timezone): `*/5 * * * * flask cases sweep`. With REDIS_URL set, `--queue`
+hands the work to the RQ worker. The command commits once; notifications leave after it.
+"""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from services.cases import jobs
+from services.cases.operations.deadlines import sweep as run_sweep
+from services.extensions import db
+
+cases_cli = AppGroup("cases", help="Aid cases.")
+
+
+@cases_cli.command("sweep")
+@click.option("--queue", "use_queue", is_flag=True, help="Run as a background job.")
+def sweep(use_queue: bool) -> None:
+    """At-risk and overdue cases, escalations, expired handoffs, follow-ups closed."""
+    if use_queue:
+        from services.core.jobs import enqueue
+
+        job = enqueue(jobs.sweep_job)
+        click.echo(f"job {job.id}: {job.status}")
+        return
+    result = run_sweep()
+    db.session.commit()
+    click.echo(", ".join(f"{key}={value}" for key, value in result.items()))
