@@ -3,4 +3,4 @@ from flask import Blueprint
 
 api_bp = Blueprint("api", __name__)
 
-from services.api import auth, bookings, dorms, parks, spec  # noqa: E402,F401  (routes register on import)
+from services.api import aid, auth, bookings, cases, dorms, parks, spec  # noqa: E402,F401  (routes register on import)
