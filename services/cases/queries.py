@@ -13,7 +13,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from services.accounts.models import Organisation, User
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgencySetting,
                                    CaseNote, CaseStatus, CaseworkerAvailability, DeadlineState,
-                                   Escalation, Handoff, HandoffKind, agency_of, visible_fields)
+                                   Escalation, Handoff, HandoffKind, agency_of, can_view,
+                                   visible_fields)
 from services.cases.routing import CATEGORIES
 from services.core.access import Role
 from services.core.pagination import Page, paginate
@@ -140,7 +141,10 @@ def notes_for(user: User, case: Case) -> tuple[list[CaseNote], list[CaseNote]]:
     if "internal_notes" in visible_fields(user, case):
         return [n for n in notes if not n.worker_visible], updates
     agency = agency_of(user)
-    return [n for n in notes if not n.worker_visible and n.agency == agency], updates
+    own = [n for n in notes if n.agency == agency]
+    if not can_view(user, case):  # an agency that lost access keeps its own notes, nothing more
+        return [n for n in own if not n.worker_visible], [n for n in own if n.worker_visible]
+    return [n for n in own if not n.worker_visible], updates
 
 
 def author_names(notes: list[CaseNote]) -> dict[int, str]:

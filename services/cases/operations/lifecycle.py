@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from services.accounts.models import User
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, WORKING_STATUSES, AssignmentRule,
@@ -21,7 +21,7 @@ from services.cases.operations.intake import (add_event, as_utc, end_lead, staff
 from services.core.access import Role
 from services.core.audit import record, utcnow
 from services.core.calendar import load_calendar
-from services.core.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from services.core.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from services.extensions import db
 
 FOLLOW_UP_DAYS = 15
@@ -46,6 +46,17 @@ def _move(case: Case, *, actor_id: int | None, to: CaseStatus, action: str, even
     add_event(case, event, **params)
 
 
+def _guarded(case: Case, *conditions, message, **values) -> None:
+    """Set `values` on the case only while `conditions` still hold in the database, else 409."""
+    db.session.flush()
+    changed = db.session.execute(
+        update(Case).where(Case.id == case.id, *conditions).values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(case)
+    if not changed:
+        raise Conflict(str(message), code="already_taken")
+
+
 def accept_case(*, actor: User, case: Case, now: datetime | None = None) -> Case:
     """The lead agency signs for the case (受理) and it goes to a caseworker."""
     _lead_staff(actor, case)
@@ -53,9 +64,13 @@ def accept_case(*, actor: User, case: Case, now: datetime | None = None) -> Case
         raise InvalidState(str(_l("This case was already signed for or closed.")))
     if case.arbitration:
         raise InvalidState(str(_l("This case is waiting for the coordinator's decision.")))
-    case.accepted_at = now or utcnow()
+    now = now or utcnow()
+    # Conditional UPDATE: two caseworkers signing for it at once end in one success, one conflict.
+    _guarded(case, Case.status == CaseStatus.SUBMITTED, Case.arbitration.is_(False),
+             accepted_at=now, message=_l("Someone else signed for this case just now."))
+    case.status = CaseStatus.SUBMITTED  # what `_move` records as the state before
     _move(case, actor_id=actor.id, to=CaseStatus.ACCEPTED, action="accepted", event="accepted",
-          agency=case.lead_agency)
+          now=now, agency=case.lead_agency)
     if case.owner_id is None:
         assign_owner(actor_id=actor.id, case=case)
     tell_worker(case, str(_l("Your case %(no)s was accepted", no=case.case_no)))
@@ -134,7 +149,8 @@ def claim(*, actor: User, case: Case) -> Case:
     if actor.role is not Role.CASEWORKER or case.owner_id is not None:
         raise InvalidState(str(_l("Only a queued case can be claimed by a caseworker.")))
     _require_open(case)
-    case.owner_id = actor.id
+    _guarded(case, Case.owner_id.is_(None), owner_id=actor.id,
+             message=_l("Someone else took this case just now."))
     record(action="cases.claimed", object_type="case", object_id=case.id, actor_id=actor.id,
            after={"owner_id": actor.id})
     db.session.flush()
