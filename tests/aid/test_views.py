@@ -195,3 +195,17 @@ def test_home_page_panels(app, world):
     assert case.case_no in client_for(app, world["worker"]).get("/").get_data(as_text=True)
     assert "/cases?view=queue" in client_for(app, world["hrss"]["cw"]).get("/").get_data(as_text=True)
     assert db.session.scalar(select(func.count(CaseFile.id))) == 0
+
+
+def test_personal_data_export_holds_own_requests_but_not_internal_notes(app, world):
+    worker = world["worker"]
+    mine = file_case(worker, consent=["hrss"])
+    file_case(make_user("worker"), consent=["hrss"])
+    lifecycle.add_note(actor=world["hrss"]["cw"], case=mine, body="内部：企业有前科", worker_visible=False)
+    lifecycle.add_note(actor=world["hrss"]["cw"], case=mine, body="已联系企业", worker_visible=True)
+    db.session.commit()
+    data = client_for(app, worker).get("/profile/export").get_json()
+    assert [c["case_no"] for c in data["cases"]] == [mine.case_no]
+    exported = str(data["cases"])
+    assert "已联系企业" in exported and "企业有前科" not in exported
+    assert data["cases"][0]["feed"] and data["cases"][0]["description"] == mine.description

@@ -330,3 +330,38 @@ def test_flask_cases_sweep_marks_and_reports(app, world):
     assert shown.deadline_state.value == "breached" and shown.escalation_level == 3
     again = app.test_cli_runner().invoke(args=["cases", "sweep"])
     assert "escalated=0" in again.output  # idempotent
+
+
+def _statements_per_page(app, n_cases: int) -> dict[str, int]:
+    from tests.dorms.test_dashboard import counted_statements
+
+    load_calendar_rows()
+    world = agencies()
+    cases = [file_case(make_user("worker")) for _ in range(n_cases)]
+    for case in cases[::2]:
+        lifecycle.accept_case(actor=world["hrss"]["cw"], case=case)
+        lifecycle.add_note(actor=world["hrss"]["cw"], case=case, body="已联系", worker_visible=True)
+    db.session.commit()
+    last = cases[0]
+    clients = {"hrss": client_for(app, world["hrss"]["cw"]), "union": client_for(app, world["union"]["cw"]),
+               "sup": client_for(app, world["hrss"]["sup"]), "worker": client_for(app, last.worker)}
+    counts = {}
+    for who, path in (("hrss", "/cases?view=open"), ("hrss", "/cases?view=mine"),
+                      ("hrss", "/cases?view=queue"), ("union", "/cases?view=tasks"),
+                      ("sup", "/cases?view=open"), ("hrss", f"/cases/{last.id}"),
+                      ("worker", f"/aid/cases/{last.id}"), ("worker", "/aid"), ("hrss", "/")):
+        db.session.remove()
+        with counted_statements() as statements:
+            assert clients[who].get(path).status_code == 200, path
+        counts[f"{who} {path.replace(str(last.id), 'ID')}"] = len(statements)
+    return counts
+
+
+def test_case_pages_run_a_fixed_number_of_statements(app):
+    small = _statements_per_page(app, 3)
+    db.session.remove()
+    db.drop_all()
+    db.create_all()
+    large = _statements_per_page(app, 30)
+    assert small == large, (small, large)
+    assert max(large.values()) <= 25, large

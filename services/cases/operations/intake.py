@@ -166,7 +166,8 @@ def submit_request(
                                      resolve_days=screen.resolve_days)
     case = Case(
         case_no=next_case_no(now.astimezone(calendar.tz).year), category=category,
-        description=description, amount_fen=amount_fen, employer_name=(employer_name or "").strip(),
+        description=description, amount_fen=amount_fen,
+        employer_name=(employer_name or "").strip(),
         employer_key=normalise_employer(employer_name), incident_start=incident_start,
         incident_end=incident_end, contact_preference=contact_preference,
         consented_agencies=sorted(set(consent)), worker_id=worker.id,

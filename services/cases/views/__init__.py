@@ -5,6 +5,7 @@ dashboard) and `/handoffs/<id>/…` (answering a transfer or co-handling request
 """
 from flask import Blueprint
 
+import services.cases.export  # noqa: F401  (registers the personal-data export section)
 import services.cases.models  # noqa: F401  (the domain's tables)
 
 cases_bp = Blueprint("cases", __name__)
