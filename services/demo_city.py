@@ -21,7 +21,9 @@ How it is built, and why:
   database invariant is kept: CHECK constraints, one holding stay per bed and per worker, one
   open application per worker and park, `booked_count` = seated bookings of the slot (never
   above capacity), one live booking per worker and slot, unique case numbers with the year's
-  `case_counters` row at the last number given out.
+  `case_counters` row at the last number given out, one lead period per case (by its lead, from
+  dispatch; ended at resolution, or at the acknowledgement deadline for a refused or withdrawn
+  request; still running for an open case), so the dashboard's "time held" has data.
 - Refuses (RuntimeError) when city data exists already (park `city-p01`). Everything is one
   transaction: the caller (`flask seed-demo --size city`) commits it at the end; an error leaves
   nothing behind.
@@ -36,7 +38,7 @@ from sqlalchemy import func, insert, select, update
 
 from services.accounts.models import Organisation, User
 from services.bookings.models import Booking, Service, Slot
-from services.cases.models import CASE_NO_PREFIX, Case, CaseCounter, RoutingRule
+from services.cases.models import CASE_NO_PREFIX, Case, CaseCounter, CaseLeadPeriod, RoutingRule
 from services.dorms.models import Bed, Building, DormApplication, DormPolicy, Room, Stay
 from services.extensions import db
 
@@ -458,7 +460,7 @@ class _Builder:
         statuses = [s for s, _ in weights]
         status_weights = [w for _, w in weights]
         outcomes = ["help_given", "money_recovered", "referred_elsewhere", "not_eligible", "other"]
-        rows, done = [], 0
+        rows, periods, done = [], [], 0
         for i in range(1, total + 1):
             category = categories[rng.randrange(len(categories))]
             lead, co, resolve_days, ack_days = rules[category]
@@ -512,15 +514,26 @@ class _Builder:
                 "arbitrated_at": None, "is_collective": False, "collective_case_id": None,
                 "created_at": dispatched, "updated_at": resolved_at or accepted_at or dispatched,
             })
+            # The lead's period: from dispatch, ended at resolution; a refused or withdrawn
+            # request was let go by its acknowledgement deadline; an open case's still runs.
+            ended = resolved_at if finished else None if is_open else min(self.now, ack_due)
+            periods.append({"agency": lead, "started_at": dispatched, "ended_at": ended})
             if len(rows) >= BATCH:
-                _insert(Case.__table__, rows)
-                done += len(rows)
-                rows = []
+                done += self._insert_cases(rows, periods)
+                rows, periods = [], []
                 self.progress("cases", done, total)
-        _insert(Case.__table__, rows)
-        done += len(rows)
+        done += self._insert_cases(rows, periods)
         self.progress("cases", done, total)
         db.session.execute(update(CaseCounter.__table__)
                            .where(CaseCounter.__table__.c.year == year)
                            .values(last_no=last + total))
         self.result["cases"] = done
+        self.result["lead_periods"] = done
+
+    @staticmethod
+    def _insert_cases(rows: list[dict], periods: list[dict]) -> int:
+        """Insert a batch of cases and their lead periods (one each); return the count."""
+        ids = _insert(Case.__table__, rows, returning=True)
+        _insert(CaseLeadPeriod.__table__,
+                [{**period, "case_id": case_id} for period, case_id in zip(periods, ids)])
+        return len(ids)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, text
 
 from services.accounts.models import Organisation, User
 from services.bookings.models import SEATED, Booking, Slot
-from services.cases.models import Case, CaseCounter
+from services.cases.models import OPEN_STATUSES, Case, CaseCounter, CaseLeadPeriod
 from services.cases.routing import seed_rules
 from services.demo import DEMO_PASSWORD
 from services.demo_city import counts, seed_city
@@ -42,7 +42,10 @@ def test_counts_scale(city):
         Organisation.code.like("city-e%"))) == 2
     assert result["beds"] == 200
     assert result["workers"] == count(select(User).where(User.username.like("cw%"))) == 600
-    assert result["cases"] == count(select(Case)) == 100
+    # the small demo set, made first, has cases of its own: count the city workers' cases
+    assert result["cases"] == count(select(Case).join(User, User.id == Case.worker_id)
+                                    .where(User.username.like("cw%"))) == 100
+    assert result["lead_periods"] == 100
     assert result["bookings"] == 400
     assert result["stays"] == 160  # 80 % of the beds
     assert result["applications"] == 20
@@ -77,6 +80,19 @@ def test_invariants(city):
     assert len(numbers) == len(set(numbers))
     counter = db.session.scalars(select(CaseCounter)).one()
     assert max(numbers) == f"YC-{counter.year}-{counter.last_no:06d}"
+    # one lead period per city case, by its lead, from dispatch; running exactly while it is open
+    city_cases = select(Case).join(User, User.id == Case.worker_id).where(User.username.like("cw%"))
+    periods = db.session.execute(
+        select(Case.status, Case.lead_agency, Case.dispatched_at, Case.resolved_at,
+               CaseLeadPeriod.agency, CaseLeadPeriod.started_at, CaseLeadPeriod.ended_at)
+        .join(CaseLeadPeriod, CaseLeadPeriod.case_id == Case.id)
+        .join(User, User.id == Case.worker_id).where(User.username.like("cw%"))).all()
+    assert len(periods) == count(city_cases) == 100
+    for status, lead, dispatched, resolved, agency, started, ended in periods:
+        assert (agency, started) == (lead, dispatched)
+        assert (ended is None) == (status in OPEN_STATUSES)
+        if resolved is not None:
+            assert ended == resolved
     # workers have an encrypted phone that reads back and a unique blind index
     worker = db.session.scalar(select(User).where(User.username == "cw000001"))
     assert worker.phone.startswith("15") and len(worker.phone) == 11
