@@ -238,3 +238,12 @@ def routing_default(category: str):
     lead, co, days, basis = DEFAULT_RULES[category]
     return RoutingRule(category=category, lead_agency=lead, co_agencies=list(co),
                        resolve_days=days, ack_days=ACK_DAYS, policy_basis=basis)
+
+
+def collective_members(user: User, case: Case) -> list[Case]:
+    """The requests joined in a collective case that the user may open."""
+    if not case.is_collective:
+        return []
+    members = db.session.scalars(select(Case).where(Case.collective_case_id == case.id)
+                                 .options(selectinload(Case.handoffs)).order_by(Case.id))
+    return [m for m in members if can_view(user, m)]

@@ -365,3 +365,12 @@ def test_case_pages_run_a_fixed_number_of_statements(app):
     large = _statements_per_page(app, 30)
     assert small == large, (small, large)
     assert max(large.values()) <= 25, large
+
+
+def test_the_collective_case_lists_its_members_for_hrss(app, world):
+    members = [file_case(make_user("worker"), employer="瑞鑫光伏科技有限公司") for _ in range(3)]
+    collective = db.session.scalar(select(Case).where(Case.is_collective.is_(True)))
+    assert collective is not None and all(m.collective_case_id == collective.id for m in members)
+    page = client_for(app, world["hrss"]["cw"]).get(f"/cases/{collective.id}").get_data(as_text=True)
+    assert all(m.case_no in page for m in members)
+    assert client_for(app, world["union"]["cw"]).get(f"/cases/{collective.id}").status_code == 404

@@ -69,6 +69,7 @@ def render_case(case: Case, *, status: int = 200, revealed: str | None = None, *
         "cases/case.html", case=case, fields=visible_fields(user, case),
         actions=case_actions(user, case), feed=feed(case), internal=internal, updates=updates,
         authors=queries.author_names(internal + updates), revealed=revealed, now=utcnow(),
+        members=queries.collective_members(user, case),
         handoff_actions={h.id: handoff_actions(user, h) for h in case.handoffs},
         forms=_with_choices(case, _forms(case) | failed))
     log_case_view(case, user)
