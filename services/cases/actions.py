@@ -36,7 +36,8 @@ def case_actions(user: User, case: Case) -> set[str]:
         actions.add("resume")
     if status in OPEN_STATUSES and not waiting and not case.is_collective:
         actions.add("handoff")
-    if user.role is Role.CASEWORKER and case.owner_id is None and status in OPEN_STATUSES:
+    if user.role is Role.CASEWORKER and case.owner_id is None and status in OPEN_STATUSES \
+            and not waiting:
         actions.add("claim")
     if case.worker_id is not None:
         actions.add("reveal_phone")

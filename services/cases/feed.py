@@ -82,8 +82,9 @@ def event_text(event: CaseEvent) -> str:
         return _("You asked for a review; the park coordination office will decide who handles "
                  "your request.")
     if key == "lead_decided":
-        return _("The coordination office decided that %(agency)s handles your case.",
+        text = _("The coordination office decided that %(agency)s handles your case.",
                  agency=agency_label(p.get("lead")))
+        return f"{text} {p['decision']}" if p.get("decision") else text
     if key == "linked_to_collective":
         return _("Other workers reported the same employer; a joint case %(no)s was opened for "
                  "labour inspection.", no=p.get("case_no", ""))

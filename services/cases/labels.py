@@ -41,7 +41,7 @@ STATUS_LABELS = {
     "in_progress": _l("Being handled"),
     "on_hold": _l("Waiting"),
     "resolved": _l("Resolved"),
-    "closed": _l("Closed"),
+    "closed": _l("Case closed"),
     "not_accepted": _l("Not accepted"),
     "withdrawn": _l("Withdrawn"),
     "reopened": _l("Reopened"),

@@ -271,7 +271,7 @@ def arbitrate(*, actor: User, case: Case, lead_agency: str, decision: str,
     record(action="cases.arbitrated", object_type="case", object_id=case.id, actor_id=actor.id,
            before=before, after={"lead_agency": lead_agency, "arbitration": False,
                                  "decision": decision.strip()})
-    add_event(case, "lead_decided", lead=lead_agency)
+    add_event(case, "lead_decided", lead=lead_agency, decision=decision.strip())
     tell_agency(lead_agency, str(_l("The coordinator assigned case %(no)s to you",
                                     no=case.case_no)), case=case)
     db.session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.accounts.models import User
 from services.cases import routing
-from services.cases.labels import agency_label
+from services.cases.labels import CATEGORY_LABELS, agency_label, label
 from services.cases.models import (CASE_NO_PREFIX, OPEN_STATUSES, Case, CaseCounter, CaseEvent,
                                    CaseFile, CaseLeadPeriod, ContactPreference, Handoff, HandoffKind,
                                    HandoffStatus)
@@ -181,7 +181,7 @@ def submit_request(
             case=case, kind=HandoffKind.REFERRAL, from_agency=screen.lead_agency,
             to_agency=agency, requested_by=actor.id, due_at=ack_due, created_at=now,
             reason=str(_l("Co-handling under the routing rule for %(category)s.",
-                          category=category))))
+                          category=label(CATEGORY_LABELS, category)))))
     add_event(case, "submitted", case_no=case.case_no, lead=screen.lead_agency,
               co=list(screen.co_agencies), ack_due=ack_due.isoformat(),
               resolve_due=resolve_due.isoformat())

@@ -148,6 +148,8 @@ def claim(*, actor: User, case: Case) -> Case:
     _lead_staff(actor, case)
     if actor.role is not Role.CASEWORKER or case.owner_id is not None:
         raise InvalidState(str(_l("Only a queued case can be claimed by a caseworker.")))
+    if case.arbitration:
+        raise InvalidState(str(_l("This case is waiting for the coordinator's decision.")))
     _require_open(case)
     _guarded(case, Case.owner_id.is_(None), owner_id=actor.id,
              message=_l("Someone else took this case just now."))
