@@ -236,7 +236,8 @@ class Case(db.Model):
     arbitrated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_collective: Mapped[bool] = mapped_column(Boolean, default=False)
     collective_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 index=True)  # the dashboards' period filter
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
