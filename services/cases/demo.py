@@ -41,7 +41,8 @@ def seed_demo() -> None:
 
     hardship = file(workers["worker"], "hardship", "妻子住院做手术，家里收入不够，想申请困难帮扶。", 3,
                     contact_preference="phone")
-    lifecycle.accept_case(actor=staff["union_cw"], case=hardship, now=now - timedelta(days=3, hours=-2))
+    lifecycle.accept_case(actor=staff["union_cw"], case=hardship,
+                          now=now - timedelta(days=3, hours=-2))
     lifecycle.start_work(actor=staff["union_cw"], case=hardship)
     referral = hardship.handoffs[0]
     handoffs.accept_handoff(actor=staff["civil_cw"], handoff=referral)
@@ -50,10 +51,12 @@ def seed_demo() -> None:
 
     insurance = file(workers["demo-li"], "social_insurance", "公司从今年3月起没有给我交社保。", 9,
                      employer_name="盐城恒达汽车零部件有限公司", consent=["hrss"])
-    lifecycle.accept_case(actor=staff["hrss_cw"], case=insurance, now=now - timedelta(days=9, hours=-3))
+    lifecycle.accept_case(actor=staff["hrss_cw"], case=insurance,
+                          now=now - timedelta(days=9, hours=-3))
     lifecycle.start_work(actor=staff["hrss_cw"], case=insurance)
     lifecycle.resolve(actor=staff["hrss_cw"], case=insurance, outcome="help_given",
-                      note="已责令企业补缴3月至今的社会保险费，企业已补缴。", now=now - timedelta(days=1))
+                      note="已责令企业补缴3月至今的社会保险费，企业已补缴。",
+                      now=now - timedelta(days=1))
 
     housing = file(workers["demo-wang"], "housing", "孩子上学需要租房，想问有没有公租房。", 2)
     handoffs.return_case(actor=staff["union_cw"], case=housing, to_agency="civil",
