@@ -12,8 +12,8 @@ from services.cases.models import Case, CaseFile, CaseStatus, Handoff, Outcome
 from services.cases.operations import lifecycle
 from services.core.uploads import StoredFile
 from services.extensions import db
-from tests.cases.factories import agencies, file_case, load_calendar_rows
-from tests.conftest import csrf_token, login
+from tests.cases.factories import agencies, client_for, file_case, load_calendar_rows
+from tests.conftest import csrf_token
 from tests.factories import make_user
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -24,12 +24,6 @@ DETAILS = "/aid/new/details?category=wage_arrears&consent=hrss&consent=union"
 def world(app):
     load_calendar_rows()
     return agencies()
-
-
-def client_for(app, user):
-    client = app.test_client()
-    assert login(client, user.username).status_code == 302
-    return client
 
 
 def cases_of(user) -> int:

@@ -1,11 +1,13 @@
 """Case test data: the three agencies with staff, a coordinator, the calendar, a filed case."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 from services.cases.operations import intake
 from services.core.calendar import CalendarDay, calendar_rows
 from services.extensions import db
+from tests.conftest import login
 from tests.factories import make_org, make_user
 
 ALL = ["union", "hrss", "civil"]
@@ -36,3 +38,39 @@ def file_case(worker, category="wage_arrears", consent=None, now=None, employer=
                                  now=now or datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc))
     db.session.commit()
     return case
+
+
+def client_for(app, user):
+    """A test client signed in as `user`."""
+    client = app.test_client()
+    assert login(client, user.username).status_code == 302
+    return client
+
+
+def at_once(app, user_ids, work) -> list[str]:
+    """Run `work(user)` for each user in its own thread and session, all released together;
+    each outcome is "ok" (committed) or the code of the Conflict it raised (rolled back)."""
+    from services.accounts.models import User
+    from services.core.errors import Conflict
+
+    barrier, outcomes = threading.Barrier(len(user_ids)), []
+
+    def run(user_id):
+        with app.app_context():
+            barrier.wait()
+            try:
+                work(db.session.get(User, user_id))
+                db.session.commit()
+                outcomes.append("ok")
+            except Conflict as error:
+                db.session.rollback()
+                outcomes.append(error.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(uid,)) for uid in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)

@@ -1,7 +1,6 @@
 """Transfers, referrals, returns, arbitration, revocation, expiry, access, and the accept race."""
 import services.cases.models  # noqa: F401
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +11,7 @@ from services.cases.models import (Case, CaseStatus, Handoff, HandoffStatus, can
 from services.cases.operations import handoffs, lifecycle
 from services.core.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from services.extensions import db
-from tests.cases.factories import agencies, file_case, load_calendar_rows
+from tests.cases.factories import agencies, at_once, file_case, load_calendar_rows
 from tests.conftest import build_app
 from tests.factories import make_user
 
@@ -134,29 +133,8 @@ def _race(app):
         db.session.commit()
         case_id, actors = case.id, (world["union"]["cw"].id, world["union"]["cw2"].id)
         db.session.remove()
-    barrier, outcomes = threading.Barrier(2), []
-
-    def accept(user_id):
-        from services.accounts.models import User
-
-        with app.app_context():
-            barrier.wait()
-            try:
-                actor, handoff = db.session.get(User, user_id), db.session.get(Handoff, handoff_id)
-                handoffs.accept_handoff(actor=actor, handoff=handoff)
-                db.session.commit()
-                outcomes.append("ok")
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(error.code)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=accept, args=(uid,)) for uid in actors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once(app, actors, lambda actor: handoffs.accept_handoff(
+        actor=actor, handoff=db.session.get(Handoff, handoff_id)))
     with app.app_context():
         case = db.session.get(Case, case_id)
         result = (sorted(outcomes), case.lead_agency, case.owner_id in actors,

@@ -2,18 +2,14 @@
 One wins, the other gets a conflict; on SQLite and on PostgreSQL."""
 import services.cases.models  # noqa: F401
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
-from services.accounts.models import User
 from services.cases.models import Case, CaseStatus
 from services.cases.operations import lifecycle
 from services.core.audit import AuditEvent
-from services.core.errors import Conflict
 from services.extensions import db
-from tests.cases.factories import agencies, file_case, load_calendar_rows
+from tests.cases.factories import agencies, at_once, file_case, load_calendar_rows
 from tests.conftest import build_app
 
 
@@ -34,26 +30,8 @@ def _race(app, step):
             db.session.commit()
         case_id, actors = case.id, (world["hrss"]["cw"].id, world["hrss"]["cw2"].id)
         db.session.remove()
-    barrier, outcomes = threading.Barrier(2), []
-
-    def run(user_id):
-        with app.app_context():
-            barrier.wait()
-            try:
-                step(actor=db.session.get(User, user_id), case=db.session.get(Case, case_id))
-                db.session.commit()
-                outcomes.append("ok")
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(error.code)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(uid,)) for uid in actors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once(app, actors, lambda actor: step(actor=actor,
+                                                       case=db.session.get(Case, case_id)))
     with app.app_context():
         case = db.session.get(Case, case_id)
         action = "cases.accepted" if step is lifecycle.accept_case else "cases.claimed"

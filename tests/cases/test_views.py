@@ -11,8 +11,8 @@ from services.cases.models import (Case, CaseNote, CaseStatus, Handoff, HandoffK
 from services.cases.operations import handoffs, lifecycle
 from services.core.audit import AccessLogEntry, AuditEvent
 from services.extensions import db
-from tests.cases.factories import agencies, file_case, load_calendar_rows
-from tests.conftest import csrf_token, login
+from tests.cases.factories import agencies, client_for, file_case, load_calendar_rows
+from tests.conftest import csrf_token
 from tests.factories import make_user
 
 CASE_PAGES = ("/cases/{id}",)
@@ -23,12 +23,6 @@ STAFF_ROLES = ("caseworker", "supervisor", "coordinator")
 def world(app):
     load_calendar_rows()
     return agencies()
-
-
-def client_for(app, user):
-    client = app.test_client()
-    assert login(client, user.username).status_code == 302
-    return client
 
 
 def post(client, path, data=None):
