@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from services.accounts import operations
+from services.backup import backup_db
 from services.core.errors import DomainError
 from services.extensions import db
 
@@ -154,7 +155,7 @@ def jobs_scheduler(tick: float) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (create_org, create_user, import_users, seed_demo, jobs_cli):
+    for command in (create_org, create_user, import_users, seed_demo, jobs_cli, backup_db):
         app.cli.add_command(command)
     from services.dorms.cli import dorms_cli
 
