@@ -28,6 +28,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the Flask app. `config` is a Config class, or a dict of overrides on the env config."""
     app = Flask(__name__, instance_relative_config=True, static_folder="static",
                 template_folder="templates")
+    from services.core.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     if isinstance(config, type):
         app.config.from_object(config)
     else:
@@ -62,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, extensions.db, directory=str(app.root_path + "/migrations"))
     extensions.csrf.init_app(app)
     extensions.babel.init_app(app, locale_selector=locale.select_locale)
+    locale.install_template_gettext(app)
     extensions.limiter.init_app(app)
     production = app.config["PRODUCTION"]
     extensions.talisman.init_app(

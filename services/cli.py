@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 from services.accounts import operations
 from services.backup import backup_db
@@ -119,6 +120,10 @@ def _seed_city(scale: float) -> None:
         counts = demo_city.seed_city(scale=scale, progress=progress)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
+    db.session.commit()
+    # Fresh planner statistics: bulk inserts leave them empty until autovacuum comes round,
+    # and the planner then picks scans that are hundreds of times slower.
+    db.session.execute(text("ANALYZE"))
     db.session.commit()
     click.echo(", ".join(f"{name} {count:,}" for name, count in counts.items()))
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, true
+from sqlalchemy.orm import lazyload
 
 from services.bookings.models import (Booking, BookingStatus, Category, Service, Slot, Suspension,
                                       as_utc)
@@ -40,7 +41,10 @@ def services_page(*, search: str = "", category: str = "", free_only: bool = Fal
                               Slot.booked_count < Slot.capacity)
     if free_only:
         query = query.where(has_free)
+    # starts_at > now is implied by closes_at > now (a slot closes before it starts, a CHECK
+    # constraint) and lets the (service_id, starts_at) index find the first slot at once.
     next_start = (select(func.min(Slot.starts_at)).where(Slot.service_id == Service.id,
+                                                         Slot.starts_at > now,
                                                          Slot.closes_at > now)
                   .correlate(Service).scalar_subquery())
     query = query.order_by(next_start.is_(None), next_start, Service.id)
@@ -54,12 +58,24 @@ def upcoming_slots(service_ids: list[int], *, limit: int = BOOKABLE_PREVIEW,
     found: dict[int, list[Slot]] = defaultdict(list)
     if not service_ids:
         return found
-    rows = db.session.scalars(select(Slot).where(Slot.service_id.in_(service_ids),
-                                                 Slot.closes_at > now)
-                              .order_by(Slot.starts_at, Slot.id))
+    # The first `limit` future slots of each service. A service may have thousands of them:
+    # PostgreSQL reads only those few through a LATERAL join on the (service_id, starts_at)
+    # index; SQLite (small data, no LATERAL) numbers them with a window function.
+    future = (Slot.starts_at > now, Slot.closes_at > now)
+    if db.session.get_bind().dialect.name == "postgresql":
+        first = (select(Slot.id).where(Slot.service_id == Service.id, *future)
+                 .order_by(Slot.starts_at, Slot.id).limit(limit).lateral())
+        firsts = (select(first.c.id).select_from(Service).join(first, true())
+                  .where(Service.id.in_(service_ids)))
+    else:
+        numbered = (select(Slot.id, func.row_number().over(
+            partition_by=Slot.service_id, order_by=(Slot.starts_at, Slot.id)).label("n"))
+            .where(Slot.service_id.in_(service_ids), *future).subquery())
+        firsts = select(numbered.c.id).where(numbered.c.n <= limit)
+    rows = db.session.scalars(select(Slot).where(Slot.id.in_(firsts))
+                              .options(lazyload(Slot.service)).order_by(Slot.starts_at, Slot.id))
     for slot in rows:
-        if len(found[slot.service_id]) < limit:
-            found[slot.service_id].append(slot)
+        found[slot.service_id].append(slot)
     return found
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only, selectinload
 
-from services.accounts.models import Organisation, OrgKind
+from services.accounts.models import Organisation, OrgKind, User
 from services.core.pagination import Page, paginate
 from services.dorms.models import (HOLDING_STAY, OPEN_APPLICATION, QUEUED_APPLICATION,
                                    AllocationRun, Bed, Building, DormApplication, Room, RoomStatus,
@@ -45,8 +45,8 @@ def rooms_page(*, park_id: int, building: str = "", vacant: bool = False, page=1
                per_page=50) -> tuple[Page, dict[int, Stay]]:
     """Rooms of a park with their beds, and the holding stay of each bed (two queries more)."""
     query: Select = (select(Room).join(Building).where(Building.park_id == park_id)
-                     .options(selectinload(Room.beds), selectinload(Room.building),
-                              selectinload(Room.reserved_for))
+                     .options(selectinload(Room.beds), contains_eager(Room.building),
+                              joinedload(Room.reserved_for).lazyload(Organisation.park))
                      .order_by(Building.code, Room.number))
     if building:
         query = query.where(Building.code == building.upper()[:20])
@@ -55,12 +55,15 @@ def rooms_page(*, park_id: int, building: str = "", vacant: bool = False, page=1
                 .where(Bed.room_id == Room.id, Stay.status.in_(HOLDING_STAY)).scalar_subquery())
         query = query.where(Room.status == RoomStatus.OPEN, held < Room.capacity)
     result = paginate(query, page=page, per_page=per_page)
-    bed_ids = [bed.id for room in result.items for bed in room.beds]
+    room_ids = [room.id for room in result.items]
     holds = {}
-    if bed_ids:
+    if room_ids:  # the holder's name only: no phone or ID number is read (or decrypted)
         holds = {stay.bed_id: stay for stay in db.session.scalars(
-            select(Stay).where(Stay.bed_id.in_(bed_ids), Stay.status.in_(HOLDING_STAY))
-            .options(selectinload(Stay.worker)))}
+            select(Stay).join(Bed, Bed.id == Stay.bed_id)
+            .where(Bed.room_id.in_(room_ids), Stay.status.in_(HOLDING_STAY))
+            .options(load_only(Stay.id, Stay.bed_id, Stay.status, Stay.worker_id),
+                     selectinload(Stay.worker).load_only(User.id, User.name, User.username)
+                     .lazyload(User.org)))}
     return result, holds
 
 

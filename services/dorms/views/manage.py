@@ -30,6 +30,7 @@ from services.dorms.views import dorms_bp
 from services.extensions import db
 
 MANAGER = Role.PARK_MANAGER
+ROOMS_PER_PAGE = 20  # a phone screen's worth of rooms with their beds and status forms
 
 register_panel("dorms_manager", roles=(MANAGER,), template="dorms/_panel_manager.html", order=30,
                context=lambda user: {"stats": queries.overview(user.org_id)})
@@ -49,7 +50,7 @@ def rooms():
     park_id = managed_park_id()
     page, holds = queries.rooms_page(park_id=park_id, building=request.args.get("building", ""),
                                      vacant=request.args.get("vacant") == "1",
-                                     page=request.args.get("page", 1))
+                                     page=request.args.get("page", 1), per_page=ROOMS_PER_PAGE)
     policy = inventory.policy_for(park_id)
     compliant = {room.id: inventory.compliant_capacity(room, policy) for room in page.items}
     return render_template("dorms/rooms.html", page=page, holds=holds, compliant=compliant,

@@ -1,0 +1,370 @@
+"""Throughput against the bare framework: the platform and a bare Flask "hello" app, served by
+the same gunicorn configuration (gunicorn.conf.py) on the same machine, loaded in one run by
+wrk (Debian package `wrk`) at 32 connections.
+
+    .venv/bin/python bench/throughput_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_city
+    .venv/bin/python bench/throughput_bench.py --database-url … --small-database-url … # flat cost
+
+The database must hold a migrated data set (`flask db upgrade` then `flask seed-demo --size
+city`, or the small set for the flat-cost comparison). The benchmark adds what it needs and
+nothing else: a park manager for the largest city park, and ten bookable services with one
+large slot each for the booking storm. It prints, per endpoint, requests per second, the ratio
+to the hello endpoint, p50/p95/p99 latency and the non-2xx answers, and checks the goals:
+HTML pages >= 20 % of hello, JSON reads >= 30 %, p95 < 100 ms. Exit status 1 when a goal is
+missed (so it can gate a release), 0 otherwise.
+
+The platform runs as in production (ANJU_ENV=production, Redis for rate limits when REDIS_URL
+is given, the access log on), except FORCE_HTTPS=0 because wrk speaks plain HTTP to it.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VENV_BIN = Path(sys.executable).parent
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktYW5qdS0zMi1ieXRlcyE="  # what the demo data was encrypted with
+SECRET = "bench-secret-key-not-for-production-0123456789"
+PASSWORD = "anju-demo-2026"
+HTML_GOAL, JSON_GOAL, P95_GOAL_MS = 0.20, 0.30, 100.0
+BOOKING_SERVICES, BOOKING_WORKERS = 10, 2000
+
+
+def server_env(database_url: str, redis_url: str | None) -> dict:
+    env = dict(os.environ, ANJU_ENV="production", SECRET_KEY=SECRET, DATA_KEY=DEV_DATA_KEY,
+               DATABASE_URL=database_url, FORCE_HTTPS="0", PYTHONPATH=str(ROOT))
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+# --- fixtures: accounts, cookies, tokens, slots -------------------------------------------------
+
+@dataclass
+class Fixtures:
+    worker_tokens: list[str] = field(default_factory=list)
+    booking_slots: list[int] = field(default_factory=list)
+    applications: list[tuple[str, int]] = field(default_factory=list)  # (token, application id)
+    caseworker_token: str = ""
+
+
+def prepare(database_url: str) -> Fixtures:
+    """Create the benchmark's own data (idempotent) and mint API tokens, in one app context."""
+    os.environ.update(server_env(database_url, None))
+    from sqlalchemy import select
+
+    from app import create_app
+    from services.accounts import operations as accounts
+    from services.accounts.models import Organisation, User
+    from services.accounts.sessions import issue_token
+    from services.bookings.models import Service, Slot
+    from services.bookings.operations import catalogue
+    from services.dorms.models import ApplicationStatus, DormApplication
+    from services.extensions import db
+
+    app = create_app()
+    out = Fixtures()
+    with app.app_context():
+        park = db.session.scalar(select(Organisation).where(Organisation.code == "city-p01")) \
+            or db.session.scalar(select(Organisation).where(Organisation.code == "yc-etdz"))
+        if db.session.scalar(select(User.id).where(User.username == "bench-manager")) is None:
+            accounts.create_user(actor_id=None, role="park_manager", username="bench-manager",
+                                 password=PASSWORD, org_code=park.code, name="Bench manager")
+        provider = db.session.scalar(select(User).where(User.username == "provider"))
+        titles = [f"压测服务 {n}" for n in range(BOOKING_SERVICES)]
+        existing = {s.title: s for s in db.session.scalars(
+            select(Service).where(Service.title.in_(titles)))}
+        start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        for n, title in enumerate(titles):
+            service = existing.get(title) or catalogue.create_service(
+                actor=provider, title=title, category="training", location="压测",
+                max_active_bookings=20)
+            slot = db.session.scalar(select(Slot).where(Slot.service_id == service.id,
+                                                        Slot.capacity >= 10_000))
+            if slot is None:
+                slot = catalogue.add_slot(actor=provider, service=service,
+                                          starts_at=start + timedelta(days=2, hours=3 * n),
+                                          ends_at=start + timedelta(days=2, hours=3 * n + 2),
+                                          capacity=10_000)
+            out.booking_slots.append(slot.id)
+        db.session.commit()
+        workers = list(db.session.scalars(select(User).where(User.role == "worker")
+                                          .order_by(User.id.desc()).limit(BOOKING_WORKERS)))
+        out.worker_tokens = [issue_token(u)[0] for u in workers]
+        apps = list(db.session.scalars(select(DormApplication).where(
+            DormApplication.status == ApplicationStatus.WAITLISTED).order_by(DormApplication.id)
+            .limit(200)))
+        owners = {u.id: u for u in db.session.scalars(select(User).where(
+            User.id.in_([a.worker_id for a in apps])))}
+        out.applications = [(issue_token(owners[a.worker_id])[0], a.id) for a in apps]
+        hrss = db.session.scalar(select(User).where(User.username == "hrss_cw"))
+        out.caseworker_token = issue_token(hrss)[0]
+    return out
+
+
+def session_cookie(port: int, username: str) -> str:
+    """Sign in through the login form like a browser; the session cookie it sets."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    jar = {m.group(1): m.group(2) for m in
+           (re.match(r"([^=]+)=([^;]*)", c) for c in response.headers.get_all("Set-Cookie") or [])}
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = urlencode({"csrf_token": token, "username": username, "password": PASSWORD})
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    response = conn.getresponse()
+    response.read()
+    for cookie in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = cookie.partition("=")
+        jar[name] = rest.split(";")[0]
+    if response.status != 302:
+        raise SystemExit(f"could not sign in as {username}: {response.status}")
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, name: str, app_spec: str, port: int, env: dict, log: Path) -> None:
+        self.name, self.port = name, port
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app_spec],
+            cwd=ROOT, env=dict(env, GUNICORN_BIND=f"127.0.0.1:{port}"), stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self, path: str = "/", timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", path)
+                if conn.getresponse().status < 500:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"{self.name} did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+LUA_COMMON = """
+counter = 0
+id = 0
+local started = 0
+function setup(thread) thread:set("id", started); started = started + 1 end
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format("RESULT %f %f %f %f %d %d %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.requests, errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+end
+"""
+
+
+def lua_script(kind: str, headers: dict, fixtures: Fixtures, path: str) -> str:
+    lines = [LUA_COMMON]
+    hdr = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+    lines.append(hdr)
+    if kind == "book":
+        lines.append("tokens = {" + ",".join(f'"{t}"' for t in fixtures.worker_tokens) + "}")
+        lines.append("slots = {" + ",".join(map(str, fixtures.booking_slots)) + "}")
+        lines.append(textwrap.dedent("""
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            function request()
+              local n = counter * 2 + id
+              counter = counter + 1
+              local token = tokens[(n % #tokens) + 1]
+              local slot = slots[(math.floor(n / #tokens) % #slots) + 1]
+              return wrk.format("POST", "/api/v1/bookings",
+                {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"},
+                '{"slot_id": ' .. slot .. '}')
+            end"""))
+    elif kind == "application":
+        lines.append("apps = {" + ",".join(f'{{"{t}", {a}}}' for t, a in fixtures.applications)
+                     + "}")
+        lines.append(textwrap.dedent("""
+            function request()
+              local pick = apps[((counter * 2 + id) % #apps) + 1]
+              counter = counter + 1
+              return wrk.format("GET", "/api/v1/dorm-applications/" .. pick[2],
+                {["Authorization"] = "Bearer " .. pick[1]})
+            end"""))
+    else:
+        lines.append(f'wrk.path = "{path}"')
+    return "\n".join(lines)
+
+
+@dataclass
+class Result:
+    name: str
+    kind: str  # "hello", "html", "json", "write"
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    requests: int
+    non2xx: int
+    socket_errors: int
+
+
+def run_wrk(port: int, script: str, *, duration: int, connections: int, threads: int) -> tuple:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                          "--timeout", "10s", "-s", handle.name, f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(handle.name)
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    rps, p50, p95, p99, requests, non2xx, socket_errors = line.split()[1:]
+    return float(rps), float(p50), float(p95), float(p99), int(requests), int(non2xx), \
+        int(socket_errors)
+
+
+def targets(cookies: dict, fixtures: Fixtures) -> list[tuple]:
+    """(name, kind, lua kind, path, headers) of every endpoint the issue names."""
+    worker_token = fixtures.worker_tokens[0]
+    return [
+        ("worker home page  GET /", "html", "get", "/", {"Cookie": cookies["worker"]}),
+        ("room list page  GET /dorms/manage/rooms", "html", "get", "/dorms/manage/rooms",
+         {"Cookie": cookies["bench-manager"]}),
+        ("case queue page  GET /cases", "html", "get", "/cases", {"Cookie": cookies["hrss_cw"]}),
+        ("service list page  GET /services", "html", "get", "/services",
+         {"Cookie": cookies["worker"]}),
+        ("GET /api/v1/services", "json", "get", "/api/v1/services",
+         {"Authorization": f"Bearer {worker_token}"}),
+        ("GET /api/v1/cases", "json", "get", "/api/v1/cases",
+         {"Authorization": f"Bearer {fixtures.caseworker_token}"}),
+        ("GET /api/v1/dorm-applications/{id}", "json", "application", "", {}),
+        ("POST /api/v1/bookings", "write", "book", "", {}),
+    ]
+
+
+def measure(database_url: str, redis_url: str | None, *, duration: int, connections: int,
+            threads: int, hello: bool, logs: Path) -> list[Result]:
+    fixtures = prepare(database_url)
+    results: list[Result] = []
+    servers: list[Server] = []
+    try:
+        if hello:
+            bare = Server("hello", "bench.hello_app:app", 8191, dict(os.environ, PYTHONPATH=str(ROOT)),
+                          logs / "hello.log")
+            servers.append(bare)
+            bare.wait()
+            run_wrk(bare.port, lua_script("get", {}, fixtures, "/"), duration=2,
+                    connections=connections, threads=threads)  # warm-up
+            results.append(Result("bare Flask hello  GET /", "hello", *run_wrk(
+                bare.port, lua_script("get", {}, fixtures, "/"), duration=duration,
+                connections=connections, threads=threads)))
+            bare.stop()
+            servers.remove(bare)
+        platform = Server("platform", "app:create_app()", 8192,
+                          server_env(database_url, redis_url), logs / "platform.log")
+        servers.append(platform)
+        platform.wait("/healthz")
+        cookies = {name: session_cookie(platform.port, name)
+                   for name in ("worker", "bench-manager", "hrss_cw")}
+        for name, kind, lua, path, headers in targets(cookies, fixtures):
+            script = lua_script(lua, headers, fixtures, path)
+            if lua != "book":
+                run_wrk(platform.port, script, duration=2, connections=connections,
+                        threads=threads)  # warm-up: every worker process imports and connects
+            results.append(Result(name, kind, *run_wrk(platform.port, script, duration=duration,
+                                                       connections=connections, threads=threads)))
+    finally:
+        for server in servers:
+            server.stop()
+    return results
+
+
+def report(results: list[Result], small: list[Result] | None) -> bool:
+    hello = next((r for r in results if r.kind == "hello"), None)
+    ok = True
+    print(f"{'endpoint':44} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+          f"{'non-2xx':>7}" + (f" {'p50 small':>9} {'x':>5}" if small else ""))
+    small_by_name = {r.name: r for r in small or []}
+    for r in results:
+        ratio = r.rps / hello.rps if hello else float("nan")
+        goal = {"html": HTML_GOAL, "json": JSON_GOAL}.get(r.kind)
+        miss = []
+        if goal is not None and hello and ratio < goal:
+            miss.append(f"ratio<{goal:.0%}")
+        if r.kind != "hello" and r.p95 >= P95_GOAL_MS:
+            miss.append("p95>=100ms")
+        expected_errors = r.kind == "write"  # 409s once a worker holds a seat in every slot
+        if r.non2xx and not expected_errors:
+            miss.append("errors")
+        line = (f"{r.name:44} {r.rps:8.0f} {ratio:6.0%} {r.p50:7.1f} {r.p95:7.1f} {r.p99:7.1f} "
+                f"{r.non2xx:7d}")
+        if small:
+            base = small_by_name.get(r.name)
+            if base and r.kind != "hello":
+                factor = r.p50 / base.p50 if base.p50 else float("nan")
+                line += f" {base.p50:9.1f} {factor:5.2f}"
+                if factor > 1.5:
+                    miss.append("city p50 > 1.5x small")
+        print(line + ("  MISSED: " + ", ".join(miss) if miss else ""))
+        ok = ok and not miss
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="PostgreSQL with the city data set")
+    parser.add_argument("--small-database-url", help="the small data set, for the flat-cost check")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL",
+                                                              "redis://127.0.0.1:6379/8"))
+    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    redis_url = None if args.no_redis else args.redis_url
+    logs = Path(tempfile.mkdtemp(prefix="anju-bench-"))
+    options = dict(duration=args.duration, connections=args.connections, threads=args.threads,
+                   logs=logs)
+    results = measure(args.database_url, redis_url, hello=True, **options)
+    small = (measure(args.small_database_url, redis_url, hello=False, **options)
+             if args.small_database_url else None)
+    print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, {args.connections} "
+          f"connections, {args.duration} s each; server logs in {logs}")
+    ok = report(results, small)
+    if args.json:
+        args.json.write_text(json.dumps({"city": [r.__dict__ for r in results],
+                                         "small": [r.__dict__ for r in small or []]}, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
