@@ -4,10 +4,19 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, jsonify, render_template, request
+from werkzeug.routing import IntegerConverter
 
 from services.core.errors import DomainError
 
 API_PREFIX = "/api/"
+LARGEST_ID = 2**63 - 1  # a BIGINT; SQLite cannot even bind a larger integer
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number no row id can be is no match (404), not a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=LARGEST_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def is_api_request() -> bool:
