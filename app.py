@@ -59,9 +59,10 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from services.accounts import sessions
-    from services.core import locale
+    from services.core import locale, storable
 
     extensions.db.init_app(app)
+    storable.install()
     extensions.migrate.init_app(app, extensions.db, directory=str(app.root_path + "/migrations"))
     extensions.csrf.init_app(app)
     extensions.babel.init_app(app, locale_selector=locale.select_locale)

@@ -79,6 +79,9 @@ def _user_snapshot(user: User) -> dict:
 def _employer(employer_id: int | None) -> Organisation | None:
     if employer_id is None:
         return None
+    if isinstance(employer_id, bool) or not isinstance(employer_id, int) \
+            or not 1 <= employer_id <= 2**63 - 1:  # SQLite cannot even look a larger one up
+        raise _invalid("employer_id", _l("Choose an employer from the list."))
     employer = db.session.get(Organisation, employer_id)
     if employer is None or employer.kind is not OrgKind.EMPLOYER:
         raise _invalid("employer_id", _l("Choose an employer from the list."))
@@ -102,6 +105,10 @@ def register_worker(
     if not 1 <= len(name) <= 80:
         raise _invalid("name", _l("Enter your name (up to 80 characters)."))
     employer = _employer(employer_id)
+    try:
+        employment_form = EmploymentForm(employment_form)
+    except ValueError:
+        raise _invalid("employment_form", _l("Choose a value from the list.")) from None
     _ensure_username_free(username)
     _ensure_phone_free(phone_hash)
     user = User(
@@ -112,7 +119,7 @@ def register_worker(
         name=name,
         phone=phone,
         phone_hash=phone_hash,
-        employment_form=EmploymentForm(employment_form),
+        employment_form=employment_form,
         password_changed_at=utcnow(),
     )
     db.session.add(user)

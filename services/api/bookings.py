@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from services.api import api_bp
 from services.api.docs import documented
 from services.api.io import load_body, load_query, page_body
+from services.api.schemas import id_field
 from services.bookings import operations, queries
 from services.bookings.models import (Booking, BookingStatus, Category, Eligibility, Mode, Slot,
                                       as_utc)
@@ -95,7 +96,7 @@ class SlotCreateSchema(Schema):
 
 
 class BookingCreateSchema(Schema):
-    slot_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    slot_id = id_field(strict=True)
     idempotency_key = fields.String(load_default=None, allow_none=True,
                                     validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$"),
                                     metadata={"description": "8–64 of A-Z a-z 0-9 _ . : -; a "
@@ -178,7 +179,7 @@ def create_slot(service_id: int):
 @api_bp.route("/bookings", methods=["POST"])
 @roles_required(Role.WORKER)
 @documented(summary="Book a slot (or join its waitlist or lottery)", tag="bookings",
-            body=BookingCreateSchema, response=BookingSchema, status=201, errors=(409,))
+            body=BookingCreateSchema, response=BookingSchema, status=201, errors=(404, 409))
 def create_booking():
     data = load_body(BookingCreateSchema)
     slot = visible_or_404(db.session.get(Slot, data["slot_id"]), lambda s: s.service.active)

@@ -46,6 +46,8 @@ def _operation(doc: dict, rule) -> dict:
     statuses = set(doc["errors"]) | ({401, 403} if not doc["public"] else set())
     if doc["body"] is not None:
         statuses |= {400, 422}
+    if doc["query"] is not None:  # a bad or unknown query parameter is a 422 too
+        statuses.add(422)
     if rule.arguments:
         statuses.add(404)
     for status in sorted(statuses):

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from services.api import api_bp
 from services.api.docs import documented
 from services.api.io import load_body, load_query, page_body
-from services.api.schemas import PageQuerySchema
+from services.api.schemas import PageQuerySchema, id_field
 from services.core.access import Role, roles_required
 from services.core.errors import NotFound
 from services.dorms import queries
@@ -21,7 +21,7 @@ from services.extensions import db
 
 
 class ApplicationInSchema(Schema):
-    park_id = fields.Integer(required=True)
+    park_id = id_field()
     gender = fields.String(required=True, validate=validate.OneOf(["M", "F"]))
     move_in_date = fields.Date(required=True)
     shift = fields.String(required=True, validate=validate.OneOf(["day", "night"]))
@@ -62,7 +62,7 @@ class StatusSchema(Schema):
 
 
 class AssignSchema(Schema):
-    application_id = fields.Integer(required=True)
+    application_id = id_field()
     reason = fields.String(load_default="hand assignment via API", validate=validate.Length(min=2, max=300))
 
 
@@ -86,7 +86,7 @@ def _application_body(app: DormApplication) -> dict:
 @api_bp.route("/dorm-applications", methods=["POST"])
 @roles_required(Role.WORKER)
 @documented(summary="Apply for a dormitory bed in a park", tag="dorms", body=ApplicationInSchema,
-            response=ApplicationCreatedSchema, status=201, errors=(409,))
+            response=ApplicationCreatedSchema, status=201, errors=(404, 409))
 def create_application():
     data = load_body(ApplicationInSchema)
     app = ops.submit_application(

@@ -27,11 +27,41 @@ def _flatten(messages: Any) -> dict[str, str]:
     return flat
 
 
+def _unstorable_text(value: Any, path: str = "") -> dict[str, str]:
+    """Fields whose text holds NUL or a lone surrogate (JSON can escape both: "\\u0000",
+    "\\ud800"); no database stores them and no driver can even send the second in a query."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items()
+                for k, v in _unstorable_text(item, f"{path}.{key}" if path else str(key)).items()}
+    if isinstance(value, list):
+        return {k: v for index, item in enumerate(value)
+                for k, v in _unstorable_text(item, f"{path}.{index}" if path else str(index)).items()}
+    if isinstance(value, str) and ("\x00" in value or not value.isascii() and _broken(value)):
+        return {path or "_": _("The text contains a character that is not allowed.")}
+    return {}
+
+
+def _broken(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _refuse_unstorable(data: Any) -> None:
+    bad = _unstorable_text(data)
+    if bad:
+        raise ValidationFailed(_("Some fields are not valid."), fields=bad)
+
+
 def load_body(schema: type[Schema]) -> dict:
-    """The request's JSON object validated by `schema`; 400 for no/broken JSON, 422 for bad fields."""
+    """The request's JSON object validated by `schema`; 400 for no/broken JSON, 422 for bad fields
+    (text with NUL or a lone surrogate included)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise MalformedJson(_("Send a JSON object with Content-Type: application/json."))
+    _refuse_unstorable(body)
     try:
         return schema().load(body)
     except ValidationError as error:
@@ -39,6 +69,7 @@ def load_body(schema: type[Schema]) -> dict:
 
 
 def load_query(schema: type[Schema]) -> dict:
+    _refuse_unstorable(request.args.to_dict())
     try:
         return schema().load(request.args.to_dict())
     except ValidationError as error:

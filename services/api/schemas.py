@@ -5,6 +5,14 @@ from marshmallow import Schema, fields, validate
 
 from services.accounts.models import EmploymentForm
 from services.core.access import Role
+from services.core.web import LARGEST_ID
+
+
+def id_field(*, strict: bool = False, **kwargs) -> fields.Integer:
+    """The id of an object named in a body: a whole number a database id can be (1 to 2^63-1);
+    a larger one would not even reach the database (SQLite cannot bind it)."""
+    kwargs.setdefault("required", True)
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=LARGEST_ID), **kwargs)
 
 
 class ErrorBodySchema(Schema):
@@ -38,7 +46,7 @@ class RegisterSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
     phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    employer_id = fields.Integer(load_default=None, allow_none=True)
+    employer_id = id_field(required=False, load_default=None, allow_none=True)
     employment_form = fields.String(
         load_default=EmploymentForm.EMPLOYEE.value,
         validate=validate.OneOf([f.value for f in EmploymentForm]),

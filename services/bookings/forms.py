@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField, TimeField)
+from wtforms import (BooleanField, DateField, HiddenField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField, TimeField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from services.bookings.models import (CATEGORY_LABELS, ELIGIBILITY_LABELS, MODE_LABELS,
                                       Eligibility, Mode)
+from services.core.fields import IntegerField
 
 WEEKDAY_LABELS = [SelectChoice(n, label) for n, label in enumerate(
     (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),

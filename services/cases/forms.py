@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DecimalField, HiddenField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DecimalField, HiddenField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from services.accounts.forms import as_choices
 from services.cases.labels import AGENCY_LABELS, OUTCOME_LABELS, REASON_CODES
 from services.cases.routing import AGENCIES
+from services.core.fields import IntegerField
 
 TEXT_MAX = 2000
 

@@ -63,12 +63,18 @@ def save_upload(
     path = upload_dir() / stored_name
     with open(path, "xb") as handle:
         handle.write(data)
-    original = os.path.basename(file.filename or "upload")[:200] or "upload"
-    stored = StoredFile(stored_name=stored_name, original_name=original, content_type=kind.mime,
-                        size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                        uploaded_by=uploaded_by)
+    # The name as sent is only shown again: keep what can be printed (no NUL, control
+    # characters or broken surrogates, which the database cannot store).
+    original = "".join(ch for ch in os.path.basename(file.filename or "") if ch.isprintable())
+    stored = StoredFile(stored_name=stored_name, original_name=original[:200] or "upload",
+                        content_type=kind.mime, size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(), uploaded_by=uploaded_by)
     db.session.add(stored)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except Exception:
+        path.unlink(missing_ok=True)  # no file without its row
+        raise
     record(action="file.uploaded", object_type="stored_file", object_id=stored.id,
            actor_id=uploaded_by, after={"content_type": kind.mime, "size": len(data)})
     return stored

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from wtforms import (BooleanField, DateField, DecimalField, HiddenField, IntegerField, RadioField,
-                     SelectField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, DecimalField, HiddenField, RadioField, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from services.accounts.forms import as_choices
+from services.core.fields import IntegerField
 
 
 class ApplicationForm(FlaskForm):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Regexp
+
+from services.core.fields import IntegerField
 
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 

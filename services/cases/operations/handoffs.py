@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.accounts.models import User
-from services.cases.labels import agency_label
+from services.cases.labels import REASON_CODES, agency_label
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseStatus, Escalation,
                                    Handoff, HandoffKind, HandoffStatus, agency_of)
 from services.cases.operations.intake import (add_event, as_utc, start_lead, tell_agency,
@@ -48,6 +48,9 @@ def _require_open(case: Case) -> None:
 
 
 def _reason_and_basis(reason_code: str, basis: str) -> tuple[str, str]:
+    if reason_code and reason_code not in REASON_CODES:  # the codes the pages and API offer
+        message = str(_l("Choose a value from the list."))
+        raise ValidationFailed(message, fields={"reason_code": message})
     reason_code, basis = (reason_code or "").strip(), (basis or "").strip()
     if not reason_code or not basis:
         message = str(_l("Give a reason code and the legal or policy basis."))
@@ -58,7 +61,12 @@ def _reason_and_basis(reason_code: str, basis: str) -> tuple[str, str]:
 def request_handoff(*, actor: User, case: Case, kind: HandoffKind | str, to_agency: str,
                     reason: str, now: datetime | None = None) -> Handoff:
     """The lead asks another agency to take the case over (transfer) or to co-handle it."""
-    now, kind = now or utcnow(), HandoffKind(kind)
+    now = now or utcnow()
+    try:
+        kind = HandoffKind(kind)
+    except ValueError:
+        message = str(_l("Choose a value from the list."))
+        raise ValidationFailed(message, fields={"kind": message}) from None
     if kind is HandoffKind.RETURN:
         raise ValidationFailed(str(_l("A return is made by declining.")))
     _require_agency(actor, case.lead_agency)

@@ -86,6 +86,10 @@ def submit_application(
         raise Conflict(problem, code="not_eligible")
     if gender not in ("M", "F"):
         raise _invalid("gender", _l("Choose male or female (rooms are single-sex)."))
+    try:
+        shift = Shift(shift)
+    except ValueError:
+        raise _invalid("shift", _l("Choose a value from the list.")) from None
     today = date.today()
     if not today <= move_in_date <= today + timedelta(days=365):
         raise _invalid("move_in_date", _l("Choose a date from today to one year ahead."))
@@ -110,7 +114,7 @@ def submit_application(
         group_code = group_code.strip().lower()
     application = DormApplication(
         worker_id=worker.id, park_id=park_id, status=ApplicationStatus.WAITLISTED, gender=gender,
-        move_in_date=move_in_date, shift=Shift(shift), smoker=bool(smoker),
+        move_in_date=move_in_date, shift=shift, smoker=bool(smoker),
         needs_accessible=bool(needs_accessible), max_rent_fen=int(max_rent_fen),
         preferred_buildings=codes, group_code=group_code or None,
         couple_with_id=partner.id if partner else None, submitted_at=utcnow(),

@@ -22,6 +22,8 @@ BED_LABELS = string.ascii_uppercase
 
 
 def park_by_id(park_id: int) -> Organisation:
+    if isinstance(park_id, bool) or not isinstance(park_id, int) or not 1 <= park_id <= 2**63 - 1:
+        raise NotFound(str(_l("No such park.")))  # SQLite cannot even look a larger id up
     park = db.session.get(Organisation, park_id)
     if park is None or park.kind is not OrgKind.PARK:
         raise NotFound(str(_l("No such park.")))
