@@ -59,14 +59,14 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from services.accounts import sessions
-    from services.core import locale, storable
+    from services.core import i18n, locale, storable
 
     extensions.db.init_app(app)
     storable.install()
     extensions.migrate.init_app(app, extensions.db, directory=str(app.root_path + "/migrations"))
     extensions.csrf.init_app(app)
     extensions.babel.init_app(app, locale_selector=locale.select_locale)
-    locale.install_template_gettext(app)
+    i18n.install(app)
     extensions.limiter.init_app(app)
     production = app.config["PRODUCTION"]
     extensions.talisman.init_app(

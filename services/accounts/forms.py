@@ -1,7 +1,7 @@
 """Account forms: shape checks only (the operations check the rules)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, HiddenField, PasswordField, RadioField,
                      SelectField, StringField)

@@ -7,7 +7,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 
 from services.core.errors import ValidationFailed
 

@@ -1,7 +1,7 @@
 """Read-side helpers for account pages and the API."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
 from services.accounts.models import Organisation, OrgKind, User

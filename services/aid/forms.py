@@ -1,7 +1,7 @@
 """Aid forms: shape checks only (services/cases/operations/intake.py checks the rules)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateField, DecimalField, RadioField, SelectField,

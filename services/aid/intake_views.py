@@ -7,7 +7,7 @@ staff help them register first — an account is how the worker follows the case
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.aid.forms import StaffIntakeForm

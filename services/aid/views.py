@@ -12,7 +12,7 @@ write before they write it.
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.aid.forms import (CategoryForm, ConfirmForm, ConsentForm, DetailsForm, ReasonForm,

@@ -15,7 +15,7 @@ Decisions (the design is silent on these):
 from __future__ import annotations
 
 from flask import request
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from services.api import api_bp

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time, timezone
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
                         String, Text, Time, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -186,6 +186,8 @@ class Slot(db.Model):
         CheckConstraint("booked_count <= capacity", name="booked_within_capacity"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        # Booking closes before the slot starts: lists find the next bookable slots by start.
+        CheckConstraint("closes_at <= starts_at", name="closes_before_start"),
         Index("ix_booking_slots_service_start", "service_id", "starts_at"),
     )
 

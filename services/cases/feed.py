@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
-from flask_babel import gettext as _
+from services.core.i18n import format_datetime
+from services.core.i18n import gettext as _
 
 from services.cases.labels import OUTCOME_LABELS, agency_label, label
 from services.cases.models import (Case, CaseEvent, CaseStatus, Handoff, HandoffKind,

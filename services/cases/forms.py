@@ -1,7 +1,7 @@
 """Case forms for agency staff: shape checks only (the operations check the rules)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DecimalField, HiddenField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)

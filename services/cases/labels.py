@@ -1,7 +1,7 @@
 """Words shown for codes: agencies, categories, states, outcomes, reason codes (translated)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 
 AGENCY_LABELS = {
     "union": _l("Trade union"),

@@ -169,6 +169,13 @@ class Case(db.Model):
         Index("ix_cases_lead_status", "lead_agency", "status"),
         Index("ix_cases_owner_status", "owner_id", "status"),
         Index("ix_cases_employer_key", "category", "employer_key", "created_at"),
+        # The queues: open cases of an agency or of a caseworker, soonest deadline first, read
+        # in index order (and counted from the index alone) however many closed cases there are.
+        Index("ix_cases_open_lead_due", "lead_agency", "resolve_due_at", "id",
+              postgresql_include=["owner_id"], sqlite_where=text(_OPEN_CASE_SQL),
+              postgresql_where=text(_OPEN_CASE_SQL)),
+        Index("ix_cases_open_owner_due", "owner_id", "resolve_due_at", "id",
+              sqlite_where=text(_OPEN_CASE_SQL), postgresql_where=text(_OPEN_CASE_SQL)),
         Index("uq_cases_open_collective_per_employer", "employer_key", unique=True,
               sqlite_where=text(f"is_collective AND {_OPEN_CASE_SQL}"),
               postgresql_where=text(f"is_collective AND {_OPEN_CASE_SQL}")),

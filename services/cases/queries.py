@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, case as when, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from flask import has_request_context, request
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from services.accounts.models import Organisation, User
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgencySetting,
@@ -17,7 +18,7 @@ from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgency
                                    visible_fields)
 from services.cases.routing import CATEGORIES
 from services.core.access import Role
-from services.core.pagination import Page, paginate
+from services.core.pagination import Page, paginate, paginate_known
 from services.extensions import db
 
 VIEWS = ("mine", "queue", "open", "done")
@@ -58,8 +59,23 @@ class CaseFilters:
         return query
 
 
+LIST_COLUMNS = (Case.id, Case.case_no, Case.category, Case.status, Case.deadline_state,
+                Case.arbitration, Case.lead_agency, Case.owner_id, Case.resolve_due_at,
+                Case.is_collective, Case.updated_at)
+
+
 def _listed(query: Select) -> Select:
-    return query.options(joinedload(Case.owner), joinedload(Case.worker))
+    """What a list row shows: no description, and the owner's name (no phone to decrypt)."""
+    return query.options(load_only(*LIST_COLUMNS),
+                         joinedload(Case.owner).load_only(User.id, User.name, User.username)
+                         .lazyload(User.org))
+
+
+def _paginate(query: Select, *, page: Any, per_page: Any, total: int | None) -> Page:
+    """One page; `total` when the caller knows it already (the tab counts), else counted."""
+    if total is None:
+        return paginate(query, page=page, per_page=per_page)
+    return paginate_known(query, total=total, page=page, per_page=per_page)
 
 
 def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
@@ -68,6 +84,9 @@ def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
     every open case the agency leads, or its finished ones; soonest deadline first."""
     agency = agency_of(user)
     query = select(Case).where(Case.lead_agency == agency)
+    known = None
+    if view in ("mine", "queue", "open") and not any(filters.params().values()):
+        known = view_counts(user)[view]  # the tab's own count: no second count over the cases
     if view == "mine":
         query = query.where(Case.owner_id == user.id, Case.status.in_(OPEN_STATUSES))
     elif view == "queue":
@@ -77,22 +96,30 @@ def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
     else:
         query = query.where(Case.status.in_(OPEN_STATUSES))
     order = (Case.updated_at.desc(),) if view == "done" else (Case.resolve_due_at, Case.id)
-    return paginate(_listed(filters.apply(query)).order_by(*order), page=page, per_page=per_page)
+    return _paginate(_listed(filters.apply(query)).order_by(*order), page=page,
+                     per_page=per_page, total=known)
 
 
 def view_counts(user: User) -> dict[str, int]:
-    """How many cases each tab of the queue page holds (one query)."""
+    """How many cases each tab of the queue page holds (one query, an index-only scan of the
+    agency's open cases; remembered for the rest of the request)."""
+    memo = request.environ if has_request_context() else {}
+    remembered = memo.get("anju.case_counts")
+    if remembered is not None and remembered[0] == user.id:
+        return remembered[1]
     agency = agency_of(user)
-    is_open = Case.status.in_(OPEN_STATUSES)
-    row = db.session.execute(select(
-        func.coalesce(func.sum(when((is_open & (Case.owner_id == user.id), 1), else_=0)), 0),
-        func.coalesce(func.sum(when((is_open & Case.owner_id.is_(None), 1), else_=0)), 0),
-        func.coalesce(func.sum(when((is_open, 1), else_=0)), 0),
-    ).where(Case.lead_agency == agency)).one()
-    tasks = db.session.scalar(select(func.count(Handoff.id)).where(
+    tasks = (select(func.count(Handoff.id)).where(
         Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
-        Handoff.kind != HandoffKind.RETURN)) or 0
-    return {"mine": int(row[0]), "queue": int(row[1]), "open": int(row[2]), "tasks": tasks}
+        Handoff.kind != HandoffKind.RETURN).scalar_subquery())
+    row = db.session.execute(select(
+        func.coalesce(func.sum(when((Case.owner_id == user.id, 1), else_=0)), 0),
+        func.coalesce(func.sum(when((Case.owner_id.is_(None), 1), else_=0)), 0),
+        func.count(Case.id), tasks,
+    ).where(Case.lead_agency == agency, Case.status.in_(OPEN_STATUSES))).one()
+    counts = {"mine": int(row[0]), "queue": int(row[1]), "open": int(row[2]),
+              "tasks": int(row[3] or 0)}
+    memo["anju.case_counts"] = (user.id, counts)
+    return counts
 
 
 def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:

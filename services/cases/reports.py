@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import (Float, Integer, String, and_, case, distinct, func, literal, select,
                         union_all)
 from sqlalchemy.ext.compiler import compiles

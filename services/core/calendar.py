@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -41,8 +41,13 @@ class Page:
 
 def paginate(query: Select, *, page: Any = 1, per_page: Any = 20) -> Page:
     """Run `query` for one page; bad or out-of-range numbers fall back to sensible values."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return paginate_known(query, total=total, page=page, per_page=per_page)
+
+
+def paginate_known(query: Select, *, total: int, page: Any = 1, per_page: Any = 20) -> Page:
+    """One page of `query` when the caller already knows how many rows it has."""
     page_no = min(_positive_int(page, 1), 10**6)
     size = min(_positive_int(per_page, 20), MAX_PER_PAGE)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     items = list(db.session.scalars(query.limit(size).offset((page_no - 1) * size)))
     return Page(items=items, page=page_no, per_page=size, total=total)

@@ -1,8 +1,8 @@
 """Plain-language explanations for workers: status, and why a run placed them or not."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import gettext as _
+from services.core.i18n import lazy_gettext as _l
 
 from services.dorms.models import ApplicationStatus
 

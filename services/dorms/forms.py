@@ -1,7 +1,7 @@
 """Dormitory forms: shape checks only."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (BooleanField, DateField, DecimalField, HiddenField, RadioField, SelectField,

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 
 REQUIRED = ("building", "room", "gender", "capacity", "area_m2", "rent_yuan")
 OPTIONAL = ("floor", "kind", "smoking", "reserved_for", "status")

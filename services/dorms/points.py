@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "model_worker": 20, "craftsman": 15, "hardship": 15, "skill_grade": 3,

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from services.accounts.models import Organisation, OrgKind, User

@@ -1,7 +1,7 @@
 """Rent forms: shape checks only (the rules are in `services.dorms.operations.rent`)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Regexp

@@ -1,7 +1,7 @@
 """Transfer forms: shape checks only (the rules are in operations/transfers.py)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user, login_user
 
 from services.accounts import export  # noqa: F401  (registers the account's export sections)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import select
 
 from services.accounts.models import Organisation, OrgKind, User

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from hashlib import sha256
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import select
 
 from services.bookings.models import Booking, BookingStatus, Slot, as_utc

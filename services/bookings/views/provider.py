@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 

@@ -6,7 +6,7 @@ import uuid
 
 import segno
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.bookings import operations, queries

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.accounts.operations import reveal_personal_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.cases.access import handoff_or_404

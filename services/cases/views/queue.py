@@ -3,7 +3,7 @@ the coordinator's list of escalated and disputed cases; a caseworker's availabil
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.cases import queries

@@ -7,7 +7,7 @@ The figures come from `services.cases.reports`; exports carry the same figures, 
 from __future__ import annotations
 
 from flask import Response, render_template, request
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.cases import reports

@@ -3,7 +3,7 @@ working days, and on what policy basis (what the pre-screen cites to the worker)
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 
 from services.cases import queries

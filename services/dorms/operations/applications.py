@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 from hashlib import sha256
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from services.accounts.models import EmploymentForm, User, WorkerFacts

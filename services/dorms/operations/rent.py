@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import select
 
 from services.accounts.models import Organisation, OrgKind

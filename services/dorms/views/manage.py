@@ -5,7 +5,7 @@ import secrets
 from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import gettext as _
+from services.core.i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from services.accounts.forms import ActionForm, as_choices
