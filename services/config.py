@@ -2,6 +2,14 @@
 
 Every setting has a development default so that `make run` works from a fresh clone; production
 (`ANJU_ENV=production`) refuses to start without SECRET_KEY and DATA_KEY.
+
+Outages (measured by `bench/fault_drills.py`, tested in `tests/faults/`): connections are
+pinged before use (`pool_pre_ping`), so a PostgreSQL restart or `pg_terminate_backend` costs
+only the requests in flight; on PostgreSQL a connect timeout of DB_CONNECT_TIMEOUT seconds
+(unless the URL sets `connect_timeout`) makes an unreachable server a 503 within seconds
+instead of a worker hung on connect; the rate-limit storage and the job queue give up on an
+unreachable Redis after a second or two (then limits count in memory, per process, and jobs
+run inline).
 """
 from __future__ import annotations
 
@@ -29,6 +37,18 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value or default
 
 
+DB_CONNECT_TIMEOUT = 3  # seconds; libpq's minimum is 2
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}  # seconds
+
+
+def engine_options(database_url: str) -> dict:
+    """SQLAlchemy engine options for the URL: pre-ping always; a connect timeout on PostgreSQL."""
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql") and "connect_timeout=" not in database_url:
+        options["connect_args"] = {"connect_timeout": DB_CONNECT_TIMEOUT}
+    return options
+
+
 class ConfigError(RuntimeError):
     """Raised when the environment cannot give a safe configuration."""
 
@@ -47,7 +67,7 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", _DEV_SECRET_KEY)
     DATA_KEY = _env("DATA_KEY", _DEV_DATA_KEY)
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'anju.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = _env("REDIS_URL") or None
 
     # Sessions: one signed cookie; "remember me" makes it last REMEMBER_DAYS.
@@ -71,6 +91,7 @@ class Config:
 
     # Rate limits (Flask-Limiter); shared through Redis when REDIS_URL is set.
     RATELIMIT_STORAGE_URI = _env("REDIS_URL") or "memory://"
+    RATELIMIT_STORAGE_OPTIONS = dict(REDIS_TIMEOUTS)  # a hung Redis must not hang a sign-in
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
@@ -131,6 +152,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     RATELIMIT_STORAGE_URI = "memory://"

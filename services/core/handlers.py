@@ -1,14 +1,25 @@
-"""App-wide request handling: errors as pages or JSON, no-store on personal pages, template globals."""
+"""App-wide request handling: errors as pages or JSON, no-store on personal pages, template globals.
+
+A database that is down or drops the connection (OperationalError, or any driver error that
+SQLAlchemy recognised as a disconnect) answers 503 with `Retry-After`, as a page or as JSON
+`{"error": {"code": "unavailable", …}}`. The 503 page is rendered for an anonymous visitor:
+loading the signed-in user would ask the same dead database again and turn the 503 into a 500.
+A connection terminated *after* the work (`pg_terminate_backend`, a server restart) no longer
+turns a finished answer into a 500 either: the error handlers' rollback and the session's final
+rollback at teardown drop a dead connection instead of raising, and the no-store check reads
+whether a user was loaded instead of reloading the user's expired attributes
+(`bench/fault_drills.py` drill c, `tests/faults/`).
+"""
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, current_app, g, make_response, redirect, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from services.core.i18n import lazy_gettext as _l
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from services.core.errors import DomainError, Unauthorized
@@ -32,6 +43,16 @@ HTTP_MESSAGES = {
     429: _l("Too many attempts. Please wait a minute and try again."),
     503: _l("The service is briefly unavailable. Please try again shortly."),
 }
+RETRY_AFTER_SECONDS = 5
+
+
+def _rollback() -> None:
+    """Undo the request's work; on a connection that is already gone there is nothing to undo."""
+    try:
+        db.session.rollback()
+    except DBAPIError as error:
+        log.warning("database connection lost during rollback (%s)", type(error).__name__)
+        db.session().invalidate()  # drop the dead connection without another rollback
 
 
 def _respond(status: int, code: str, message: str, fields: dict | None = None):
@@ -41,14 +62,14 @@ def _respond(status: int, code: str, message: str, fields: dict | None = None):
 
 
 def handle_domain_error(error: DomainError):
-    db.session.rollback()
+    _rollback()
     if isinstance(error, Unauthorized) and not is_api_request():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return _respond(error.status, error.code, error.message, error.fields)
 
 
 def handle_integrity_error(error: IntegrityError):
-    db.session.rollback()
+    _rollback()
     log.info("integrity conflict on %s %s", request.method, request.path)
     return _respond(409, "conflict", str(_l("This conflicts with a change made at the same time. "
                                             "Please reload and try again.")))
@@ -70,14 +91,19 @@ def handle_http_error(error: HTTPException):
     return response
 
 
-def handle_database_down(error: OperationalError):
-    db.session.rollback()
+def handle_database_down(error: DBAPIError):
+    if not isinstance(error, OperationalError) and not error.connection_invalidated:
+        return handle_unexpected(error)
+    _rollback()
     log.error("database unavailable: %s", type(error).__name__)
-    return _respond(503, "unavailable", str(HTTP_MESSAGES[503]))
+    g._login_user = current_app.login_manager.anonymous_user()  # no second try at the database
+    response = make_response(_respond(503, "unavailable", str(HTTP_MESSAGES[503])))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def handle_unexpected(error: Exception):
-    db.session.rollback()
+    _rollback()
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _respond(500, "server_error", str(_l("Something went wrong on our side. "
                                                 "The team has been told.")))
@@ -85,12 +111,26 @@ def handle_unexpected(error: Exception):
 
 def no_store_for_signed_in(response):
     """Pages and API answers for a signed-in user hold personal data: never cache them."""
-    if request.endpoint != "static" and (
-        getattr(g, "_login_user", None) is not None and current_user.is_authenticated
-        or is_api_request()
-    ):
+    user = getattr(g, "_login_user", None)  # loaded by this request; anonymous when none was
+    signed_in = user is not None and not isinstance(user, AnonymousUserMixin)  # no DB round trip
+    if request.endpoint != "static" and (signed_in or is_api_request()):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def release_session(exc=None) -> None:
+    """End the request's session; a connection the server already closed is dropped quietly.
+
+    Closing rolls back, and a rollback on a connection that was terminated after the request's
+    work (its commit went through or nothing was written) must not turn a finished answer into
+    a 500. Runs before Flask-SQLAlchemy's own teardown, which then has nothing left to do.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        log.warning("database connection lost at the end of a request (%s)", type(error).__name__)
+        db.session().invalidate()  # drop the dead connection without another rollback
+        db.session.remove()
 
 
 def forget_request_state(exc=None) -> None:
@@ -106,7 +146,7 @@ def template_globals() -> dict:
     try:
         unread = unread_count(current_user.id) if current_user.is_authenticated else 0
     except OperationalError:  # the 503 page must render while the database is down
-        db.session.rollback()
+        _rollback()
         unread = 0
     locale = get_locale()
     return {"current_locale": "zh_CN" if locale.language == "zh" else "en",
@@ -118,8 +158,9 @@ def register(app: Flask) -> None:
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DBAPIError, handle_database_down)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(no_store_for_signed_in)
     app.teardown_request(forget_request_state)
+    app.teardown_appcontext(release_session)
     app.context_processor(template_globals)

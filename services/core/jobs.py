@@ -5,6 +5,16 @@ job function receives the row id and its keyword arguments, does its work withou
 and `execute()` commits the work together with `status = done`. A job that is already done is
 never run again, so a retry after a crash cannot apply it twice; a failed attempt is rolled
 back, recorded, and retried by RQ (3 tries, growing intervals).
+
+Exactly once, even when two attempts overlap (a retry while a stuck attempt still runs, or a
+job that went both to RQ and inline): each attempt claims the row with one conditional UPDATE
+(`attempts + 1 WHERE status != 'done'`), and its work commits only together with
+`status = done WHERE attempts = <its own number>`; an attempt overtaken by a later one is rolled
+back. An attempt whose process was killed leaves `running`, which a retry may take over.
+
+Redis unreachable when a job is enqueued: the job runs inline, at once, with a warning in the
+log (`anju.jobs`), rather than failing the request that asked for it. The queue's connection
+gives up after a few seconds, so a hung Redis cannot hang the request either.
 """
 from __future__ import annotations
 
@@ -57,7 +67,8 @@ def queue():
     from redis import Redis
     from rq import Queue
 
-    connection = Redis.from_url(current_app.config["REDIS_URL"])
+    connection = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2,
+                                socket_timeout=2)  # an RQ worker raises it above its own wait
     return Queue(current_app.config["RQ_QUEUE"], connection=connection)
 
 
@@ -67,15 +78,20 @@ def enqueue(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: 
     db.session.add(job)
     db.session.commit()
     if uses_redis():
+        from redis.exceptions import RedisError
         from rq import Retry
 
-        queue().enqueue(execute, job.id, retry=Retry(max=3, interval=RETRY_INTERVALS),
-                        job_id=f"anju-job-{job.id}")
-    else:
         try:
-            execute(job.id)
-        except Exception:  # recorded on the JobRun; inline callers read its status
-            log.warning("inline job %s failed", job.id)
+            queue().enqueue(execute, job.id, retry=Retry(max=3, interval=RETRY_INTERVALS),
+                            job_id=f"anju-job-{job.id}")
+            return db.session.get(JobRun, job.id)
+        except RedisError as error:
+            log.warning("redis unavailable (%s): job %s (%s) runs inline",
+                        type(error).__name__, job.id, job.name)
+    try:
+        execute(job.id)
+    except Exception:  # recorded on the JobRun; inline callers read its status
+        log.warning("inline job %s failed", job.id)
     return db.session.get(JobRun, job.id)
 
 
@@ -100,21 +116,40 @@ def execute(job_id: int) -> None:
 
         with create_app().app_context():
             return execute(job_id)
-    job = db.session.get(JobRun, job_id)
-    if job is None or job.status == "done":
+    attempt = _claim(job_id)
+    if attempt is None:  # unknown, or already done
         return None
-    job.status, job.attempts = "running", job.attempts + 1
-    db.session.commit()
+    job = db.session.get(JobRun, job_id)
     try:
         result = _resolve(job.name)(job_id=job.id, **job.kwargs)
-        job.status, job.progress, job.result = "done", 100, result
-        job.finished_at = utcnow()
+        if not _finish(job_id, attempt, status="done", progress=100, result=result):
+            db.session.rollback()
+            log.warning("job %s attempt %s was overtaken by a later attempt; its work is rolled "
+                        "back", job_id, attempt)
+            return None
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        job = db.session.get(JobRun, job_id)
-        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-        job.finished_at = utcnow()
+        _finish(job_id, attempt, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         db.session.commit()
         raise
     return None
+
+
+def _claim(job_id: int) -> int | None:
+    """Start an attempt unless the job is done; its attempt number, committed at once."""
+    attempt = db.session.scalar(
+        update(JobRun).where(JobRun.id == job_id, JobRun.status != "done")
+        .values(status="running", attempts=JobRun.attempts + 1).returning(JobRun.attempts)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return attempt
+
+
+def _finish(job_id: int, attempt: int, **values: Any) -> bool:
+    """Record the attempt's outcome, in the caller's transaction, if no later attempt started."""
+    outcome = db.session.execute(
+        update(JobRun).where(JobRun.id == job_id, JobRun.attempts == attempt,
+                             JobRun.status == "running")
+        .values(finished_at=utcnow(), **values).execution_options(synchronize_session=False))
+    return outcome.rowcount == 1

@@ -6,21 +6,15 @@ releases 100 threads together, each `POST /api/v1/bookings` for a 5-seat slot wi
 worker's bearer token: exactly 5 bookings, every other answer a 409 `slot_full`, no 5xx, and the
 seat counter equal to the booking rows. Then 10 simultaneous double-submits of one request with
 one idempotency key make one booking. Runs on a file SQLite database (WAL) always, and on
-PostgreSQL when TEST_DATABASE_URL is set. gunicorn is always stopped, even when a check fails.
+PostgreSQL when TEST_DATABASE_URL is set. gunicorn (`tests/live_server.py`) is always stopped,
+even when a check fails.
 """
 from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -31,21 +25,13 @@ from services.extensions import db
 from tests.bookings.helpers import make_service, make_slot
 from tests.conftest import build_app
 from tests.factories import make_user
+from tests.live_server import Gunicorn
 
-REPO = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 SECRET_KEY = "gunicorn-race-test-secret-key"
 WORKERS = 100
 CAPACITY = 5
 DOUBLE_SUBMITS = 10
-START_TIMEOUT = 30
 REQUEST_TIMEOUT = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _prepare(tmp_path, database_url: str) -> dict:
@@ -63,51 +49,6 @@ def _prepare(tmp_path, database_url: str) -> dict:
         db.session.remove()
         db.engine.dispose()
     return prepared
-
-
-class Gunicorn:
-    """`gunicorn -w 4 "app:create_app()"` in its own process group, always stopped on exit."""
-
-    def __init__(self, tmp_path, database_url: str):
-        self.port = _free_port()
-        self.log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115  (closed in stop)
-        env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-        env.update({"ANJU_ENV": "development", "DATABASE_URL": database_url,
-                    "SECRET_KEY": SECRET_KEY, "NOTIFY_ADAPTER": "log", "FORCE_HTTPS": "0",
-                    "PYTHONUNBUFFERED": "1"})
-        self.process = subprocess.Popen(
-            [str(GUNICORN), "-w", "4", "-b", f"127.0.0.1:{self.port}", "--timeout", "60",
-             "app:create_app()"],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited early: {self.output()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"gunicorn did not answer in {START_TIMEOUT}s: {self.output()[-2000:]}")
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text("utf-8", "replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self.log.close()
 
 
 def _post_together(port: int, requests: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
@@ -143,7 +84,7 @@ def _post_together(port: int, requests: list[tuple[str, dict]]) -> list[tuple[in
 
 def _prove(tmp_path, database_url: str) -> None:
     prepared = _prepare(tmp_path, database_url)
-    server = Gunicorn(tmp_path, database_url)
+    server = Gunicorn(tmp_path, database_url, secret_key=SECRET_KEY)
     try:
         server.wait_ready()
         tokens = prepared["tokens"]
