@@ -142,7 +142,9 @@ def jobs_worker(burst: bool) -> None:
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set; jobs run inline without a worker")
     job_queue = queue()
-    Worker([job_queue], connection=job_queue.connection).work(burst=burst)
+    # with_scheduler: RQ moves retries with an interval back to the queue only when a worker
+    # runs its scheduler; without it a failed job would wait for ever.
+    Worker([job_queue], connection=job_queue.connection).work(burst=burst, with_scheduler=True)
 
 
 @jobs_cli.command("scheduler")
