@@ -20,6 +20,7 @@ from services.core.audit import log_access, record, utcnow
 from services.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from services.core.pii import is_valid_cn_mobile, is_valid_national_id, lookup_hash
 from services.core.pii import normalise_national_id, normalise_phone
+from services.core.web import LARGEST_ID
 from services.extensions import db
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,39}$")
@@ -80,7 +81,7 @@ def _employer(employer_id: int | None) -> Organisation | None:
     if employer_id is None:
         return None
     if isinstance(employer_id, bool) or not isinstance(employer_id, int) \
-            or not 1 <= employer_id <= 2**63 - 1:  # SQLite cannot even look a larger one up
+            or not 1 <= employer_id <= LARGEST_ID:  # the database refuses to look it up
         raise _invalid("employer_id", _l("Choose an employer from the list."))
     employer = db.session.get(Organisation, employer_id)
     if employer is None or employer.kind is not OrgKind.EMPLOYER:

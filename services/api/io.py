@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from services.core.errors import DomainError, ValidationFailed
 from services.core.pagination import Page
+from services.core.storable import is_broken_text
 
 
 class MalformedJson(DomainError):
@@ -36,17 +37,9 @@ def _unstorable_text(value: Any, path: str = "") -> dict[str, str]:
     if isinstance(value, list):
         return {k: v for index, item in enumerate(value)
                 for k, v in _unstorable_text(item, f"{path}.{index}" if path else str(index)).items()}
-    if isinstance(value, str) and ("\x00" in value or not value.isascii() and _broken(value)):
+    if isinstance(value, str) and is_broken_text(value):
         return {path or "_": _("The text contains a character that is not allowed.")}
     return {}
-
-
-def _broken(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _refuse_unstorable(data: Any) -> None:

@@ -9,8 +9,8 @@ from services.core.web import LARGEST_ID
 
 
 def id_field(*, strict: bool = False, **kwargs) -> fields.Integer:
-    """The id of an object named in a body: a whole number a database id can be (1 to 2^63-1);
-    a larger one would not even reach the database (SQLite cannot bind it)."""
+    """The id of an object named in a body: a whole number a database id can be (1 to 2^31-1);
+    PostgreSQL refuses a larger one for an INTEGER column, SQLite one beyond 2^63."""
     kwargs.setdefault("required", True)
     return fields.Integer(strict=strict, validate=validate.Range(min=1, max=LARGEST_ID), **kwargs)
 

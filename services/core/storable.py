@@ -27,7 +27,7 @@ def _problem(column, value):
     if isinstance(column.type, Enum):  # a member, checked by SQLAlchemy itself
         return None
     if isinstance(value, str):
-        if "\x00" in value or not value.isascii() and not _encodable(value):
+        if is_broken_text(value):
             return _l("The text contains a character that is not allowed.")
         length = getattr(column.type, "length", None)
         if isinstance(column.type, String) and length and len(value) > length:
@@ -42,12 +42,17 @@ def _problem(column, value):
     return None
 
 
-def _encodable(value: str) -> bool:
+def is_broken_text(value: str) -> bool:
+    """True for text with a NUL character or a lone surrogate (it cannot be encoded)."""
+    if "\x00" in value:
+        return True
+    if value.isascii():
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return True
+    return False
 
 
 def refuse_unstorable(session, flush_context, instances) -> None:

@@ -9,7 +9,8 @@ from werkzeug.routing import IntegerConverter
 from services.core.errors import DomainError
 
 API_PREFIX = "/api/"
-LARGEST_ID = 2**63 - 1  # a BIGINT; SQLite cannot even bind a larger integer
+# Ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger parameter (a 500).
+LARGEST_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from services.accounts.models import Organisation, OrgKind
 from services.core.audit import record
 from services.core.errors import Conflict, NotFound, ValidationFailed
+from services.core.web import LARGEST_ID
 from services.dorms.inventory_file import RoomRow
 from services.dorms.models import (HOLDING_STAY, Bed, Building, DormPolicy, Room, RoomGender,
                                    RoomKind, RoomStatus, Stay)
@@ -22,8 +23,8 @@ BED_LABELS = string.ascii_uppercase
 
 
 def park_by_id(park_id: int) -> Organisation:
-    if isinstance(park_id, bool) or not isinstance(park_id, int) or not 1 <= park_id <= 2**63 - 1:
-        raise NotFound(str(_l("No such park.")))  # SQLite cannot even look a larger id up
+    if isinstance(park_id, bool) or not isinstance(park_id, int) or not 1 <= park_id <= LARGEST_ID:
+        raise NotFound(str(_l("No such park.")))  # the database refuses to look it up
     park = db.session.get(Organisation, park_id)
     if park is None or park.kind is not OrgKind.PARK:
         raise NotFound(str(_l("No such park.")))
