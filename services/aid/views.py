@@ -36,7 +36,7 @@ aid_bp = Blueprint("aid", __name__)
 WORKER = Role.WORKER
 
 register_panel("aid_worker", roles=(WORKER,), template="aid/_panel_worker.html", order=25,
-               context=lambda user: {"requests": queries.worker_cases(user.id)[:3]})
+               context=lambda user: {"requests": queries.worker_cases(user.id, limit=3)})
 
 
 def _me():

@@ -7,8 +7,7 @@ from services.core.panels import register_panel
 
 
 def _worker_context(user) -> dict:
-    upcoming, _past = queries.my_bookings(user.id)
-    return {"upcoming": upcoming[:3]}
+    return {"upcoming": queries.next_bookings(user.id)}
 
 
 def _provider_context(user) -> dict:

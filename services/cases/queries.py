@@ -141,10 +141,11 @@ def coordinator_cases(*, filters: CaseFilters, page: Any = 1, per_page: Any = 20
     return paginate(query, page=page, per_page=per_page)
 
 
-def worker_cases(worker_id: int) -> list[Case]:
+def worker_cases(worker_id: int, *, limit: int | None = None) -> list[Case]:
     """A worker's own requests, newest first (a worker has a handful, not thousands)."""
     return list(db.session.scalars(select(Case).where(Case.worker_id == worker_id)
-                                   .order_by(Case.created_at.desc(), Case.id.desc())))
+                                   .options(load_only(*LIST_COLUMNS, Case.created_at))
+                                   .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)))
 
 
 def load_case(case: Case) -> Case:

@@ -22,10 +22,11 @@ def buildings(park_id: int) -> list[Building]:
                                    .order_by(Building.code)))
 
 
-def my_applications(worker_id: int) -> list[DormApplication]:
+def my_applications(worker_id: int, *, limit: int | None = None) -> list[DormApplication]:
     return list(db.session.scalars(
         select(DormApplication).where(DormApplication.worker_id == worker_id)
-        .options(selectinload(DormApplication.park)).order_by(DormApplication.id.desc())))
+        .options(joinedload(DormApplication.park).lazyload(Organisation.park))
+        .order_by(DormApplication.id.desc()).limit(limit)))
 
 
 def current_stay(worker_id: int) -> Stay | None:

@@ -25,7 +25,8 @@ from services.extensions import db
 
 
 def _panel_context(user) -> dict:
-    return {"stay": queries.current_stay(user.id), "applications": queries.my_applications(user.id)[:3],
+    return {"stay": queries.current_stay(user.id),
+            "applications": queries.my_applications(user.id, limit=3),
             "status_label": status_label}
 
 
