@@ -186,9 +186,10 @@ def create_booking():
     outcome = operations.book(worker=current_user._get_current_object(), slot=slot,
                               idempotency_key=data["idempotency_key"],
                               join_waitlist=data["waitlist"])
+    body = _booking_body(outcome.booking)  # before the commit expires it: no reload after
     db.session.commit()
     headers = {} if outcome.created else {"Idempotent-Replayed": "true"}
-    return _booking_body(outcome.booking), 201, headers
+    return body, 201, headers
 
 
 @api_bp.route("/bookings/<int:booking_id>", methods=["GET"])
