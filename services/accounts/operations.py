@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from services.accounts import passwords

@@ -10,6 +10,7 @@ from services.api.io import load_body, load_query, page_body
 from services.api.schemas import PageQuerySchema, id_field
 from services.core.access import Role, roles_required
 from services.core.errors import NotFound
+from services.core.i18n import gettext as _
 from services.dorms import queries
 from services.dorms.access import application_or_404, managed_bed_or_404, own_offer_or_404
 from services.dorms.explain import reason_text
@@ -132,7 +133,7 @@ def decline_offer(offer_id: int):
             tag="dorms", query=RoomsQuerySchema, response={"type": "object"})
 def park_rooms(park_id: int):
     if park_id != current_user.org_id:
-        raise NotFound("Not found.")
+        raise NotFound(_("Not found."))
     park_by_id(park_id)
     args = load_query(RoomsQuerySchema)
     page, holds = queries.rooms_page(park_id=park_id, building=args["building"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_babel import gettext as _
+from services.core.i18n import gettext as _
 from marshmallow import Schema, ValidationError
 
 from services.core.errors import DomainError, ValidationFailed

@@ -32,7 +32,7 @@ def services_page(*, search: str = "", category: str = "", free_only: bool = Fal
     query: Select = select(Service).where(Service.active.is_(True))
     if category in {c.value for c in Category}:
         query = query.where(Service.category == Category(category))
-    search = (search or "").strip()[:60]
+    search = (search or "").replace("\x00", "").strip()[:60]
     if search:
         like = f"%{search.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Service.title.ilike(like), Service.description.ilike(like),

@@ -41,7 +41,7 @@ class CaseFilters:
         return cls(status=_choice(args.get("status"), {s.value for s in CaseStatus}),
                    category=_choice(args.get("category"), CATEGORIES),
                    deadline=_choice(args.get("deadline"), {d.value for d in DeadlineState}),
-                   q=str(args.get("q", "")).strip()[:20])
+                   q=str(args.get("q", "")).replace("\x00", "").strip()[:20])
 
     def params(self) -> dict:
         return {"status": self.status, "category": self.category, "deadline": self.deadline,

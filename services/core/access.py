@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 from flask_login import current_user
 
 from services.core.errors import Forbidden, NotFound, Unauthorized
+from services.core.i18n import gettext as _
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,9 +50,9 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                raise Unauthorized("Please sign in first.")
+                raise Unauthorized(_("Please sign in first."))
             if Role(current_user.role) not in allowed:
-                raise Forbidden("Your account may not use this page.")
+                raise Forbidden(_("Your account may not use this page."))
             return view(*args, **kwargs)
 
         wrapped.allowed_roles = allowed  # type: ignore[attr-defined]
@@ -73,5 +74,5 @@ def has_role(*roles: Role) -> bool:
 def visible_or_404(obj: Any, can_see: Callable[[Any], bool]) -> Any:
     """Return obj if it exists and the caller may see it; otherwise NotFound (no hint it exists)."""
     if obj is None or not can_see(obj):
-        raise NotFound("Not found.")
+        raise NotFound(_("Not found."))
     return obj

@@ -13,7 +13,7 @@ again), with nothing written.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import BigInteger, Enum, Integer, SmallInteger, String, event, inspect
 from sqlalchemy.orm import Session
 

@@ -368,3 +368,13 @@ def test_the_collective_case_lists_its_members_for_hrss(app, world):
     page = client_for(app, world["hrss"]["cw"]).get(f"/cases/{collective.id}").get_data(as_text=True)
     assert all(m.case_no in page for m in members)
     assert client_for(app, world["union"]["cw"]).get(f"/cases/{collective.id}").status_code == 404
+
+
+@pytest.mark.postgres
+def test_a_nul_in_the_search_boxes_is_ignored_on_postgres(pg_app):
+    load_calendar_rows()
+    world = agencies()
+    file_case(world["worker"])
+    hrss, worker = client_for(pg_app, world["hrss"]["cw"]), client_for(pg_app, world["worker"])
+    assert hrss.get("/cases?q=%00&view=open").status_code == 200
+    assert worker.get("/services?q=a%00b").status_code == 200

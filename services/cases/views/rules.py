@@ -28,7 +28,7 @@ def rules():
 @roles_required(Role.ADMIN)
 def edit_rule(category: str):
     if category not in CATEGORIES:
-        raise NotFound("Not found.")
+        raise NotFound(_("Not found."))
     rule = queries.routing_rule(category)
     form = RuleForm(data=None if rule is None else {
         "lead_agency": rule.lead_agency, "co_agencies": rule.co_agencies,

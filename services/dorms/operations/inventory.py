@@ -6,7 +6,7 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from services.accounts.models import Organisation, OrgKind
