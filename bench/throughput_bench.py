@@ -78,8 +78,8 @@ def prepare(database_url: str) -> Fixtures:
     from services.dorms.models import ApplicationStatus, DormApplication
     from services.extensions import db
 
-    app = create_app()
-    out = Fixtures()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})  # the config class read the
+    out = Fixtures()                                            # environment once, at import
     with app.app_context():
         park = db.session.scalar(select(Organisation).where(Organisation.code == "city-p01")) \
             or db.session.scalar(select(Organisation).where(Organisation.code == "yc-etdz"))
@@ -293,6 +293,8 @@ def measure(database_url: str, redis_url: str | None, *, duration: int, connecti
         cookies = {name: session_cookie(platform.port, name)
                    for name in ("worker", "bench-manager", "hrss_cw")}
         for name, kind, lua, path, headers in targets(cookies, fixtures):
+            if lua == "application" and not fixtures.applications:
+                continue  # a data set with nobody waiting for a bed
             script = lua_script(lua, headers, fixtures, path)
             if lua != "book":
                 run_wrk(platform.port, script, duration=2, connections=connections,

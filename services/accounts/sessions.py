@@ -15,6 +15,7 @@ from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import defer
 
 from services.accounts.models import User
 from services.core.web import API_PREFIX
@@ -59,8 +60,15 @@ def user_from_token(token: str) -> User | None:
     return _live_user(user_id, version)
 
 
+# The signed-in user is loaded on every request; the encrypted numbers and the password hash
+# are read (and decrypted) only by the few pages that use them.
+_RARELY_USED = (defer(User.password_hash), defer(User.phone), defer(User.national_id),
+                defer(User.national_id_hash), defer(User.last_login_at),
+                defer(User.password_changed_at), defer(User.created_at))
+
+
 def _live_user(user_id: int, version: int) -> User | None:
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=_RARELY_USED)
     if user is None or not user.active or user.session_version != version:
         return None
     return user

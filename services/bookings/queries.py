@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import Select, and_, exists, func, or_, select, true
-from sqlalchemy.orm import contains_eager, lazyload
+from sqlalchemy.orm import lazyload
 
 from services.bookings.models import (Booking, BookingStatus, Category, Service, Slot, Suspension,
                                       as_utc)
@@ -127,14 +127,15 @@ def my_bookings(worker_id: int, *, now: datetime | None = None) -> tuple[list, l
 
 
 def next_bookings(worker_id: int, *, limit: int = 3, now: datetime | None = None) -> list:
-    """The worker's next live bookings (the home panel): only those rows are read."""
+    """The worker's next live bookings for the home panel: (id, status, starts_at, title) rows."""
     now = now or utcnow()
-    return list(db.session.scalars(
-        select(Booking).join(Slot, Booking.slot_id == Slot.id)
+    return list(db.session.execute(
+        select(Booking.id, Booking.status, Slot.starts_at, Service.title)
+        .join(Slot, Booking.slot_id == Slot.id).join(Service, Service.id == Slot.service_id)
         .where(Booking.worker_id == worker_id, Slot.ends_at > now,
                Booking.status.not_in((BookingStatus.CANCELLED, BookingStatus.EXPIRED,
                                       BookingStatus.NOT_DRAWN)))
-        .options(contains_eager(Booking.slot)).order_by(Slot.starts_at, Booking.id).limit(limit)))
+        .order_by(Slot.starts_at, Booking.id).limit(limit)))
 
 
 def waitlist_position(booking: Booking) -> int | None:

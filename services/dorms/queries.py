@@ -30,9 +30,10 @@ def my_applications(worker_id: int, *, limit: int | None = None) -> list[DormApp
 
 
 def current_stay(worker_id: int) -> Stay | None:
+    """The worker's holding stay with its bed, room and building (one query)."""
     return db.session.scalar(
         select(Stay).where(Stay.worker_id == worker_id, Stay.status.in_(HOLDING_STAY))
-        .options(selectinload(Stay.bed).selectinload(Bed.room).selectinload(Room.building)))
+        .options(joinedload(Stay.bed).joinedload(Bed.room).joinedload(Room.building)))
 
 
 def stay_for_application(application_id: int) -> Stay | None:
