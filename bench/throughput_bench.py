@@ -67,7 +67,7 @@ class Fixtures:
 def prepare(database_url: str) -> Fixtures:
     """Create the benchmark's own data (idempotent) and mint API tokens, in one app context."""
     os.environ.update(server_env(database_url, None))
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from app import create_app
     from services.accounts import operations as accounts
@@ -95,13 +95,15 @@ def prepare(database_url: str) -> Fixtures:
             service = existing.get(title) or catalogue.create_service(
                 actor=provider, title=title, category="training", location="压测",
                 max_active_bookings=20)
-            slot = db.session.scalar(select(Slot).where(Slot.service_id == service.id,
-                                                        Slot.capacity >= 10_000))
-            if slot is None:
-                slot = catalogue.add_slot(actor=provider, service=service,
-                                          starts_at=start + timedelta(days=2, hours=3 * n),
-                                          ends_at=start + timedelta(days=2, hours=3 * n + 2),
-                                          capacity=10_000)
+            # A fresh slot per run, after the earlier runs' ones: every run books empty slots
+            # (a worker may hold one booking per slot, and none that overlap).
+            last = db.session.scalar(select(func.max(Slot.starts_at)).where(
+                Slot.service_id == service.id))
+            begin = max(start + timedelta(days=2, hours=3 * n),
+                        (last.replace(tzinfo=timezone.utc) if last and last.tzinfo is None
+                         else last or start) + timedelta(hours=30))
+            slot = catalogue.add_slot(actor=provider, service=service, starts_at=begin,
+                                      ends_at=begin + timedelta(hours=2), capacity=10_000)
             out.booking_slots.append(slot.id)
         db.session.commit()
         workers = list(db.session.scalars(select(User).where(User.role == "worker")
