@@ -1,12 +1,12 @@
 """Case test data: the three agencies with staff, a coordinator, the calendar, a filed case."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 from services.cases.operations import intake
 from services.core.calendar import CalendarDay, calendar_rows
 from services.extensions import db
+from tests import concurrency
 from tests.conftest import login
 from tests.factories import make_org, make_user
 
@@ -48,29 +48,8 @@ def client_for(app, user):
 
 
 def at_once(app, user_ids, work) -> list[str]:
-    """Run `work(user)` for each user in its own thread and session, all released together;
-    each outcome is "ok" (committed) or the code of the Conflict it raised (rolled back)."""
+    """Run `work(user)` for each user at the same instant (see tests/concurrency.py)."""
     from services.accounts.models import User
-    from services.core.errors import Conflict
 
-    barrier, outcomes = threading.Barrier(len(user_ids)), []
-
-    def run(user_id):
-        with app.app_context():
-            barrier.wait()
-            try:
-                work(db.session.get(User, user_id))
-                db.session.commit()
-                outcomes.append("ok")
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(error.code)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(uid,)) for uid in user_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return sorted(outcomes)
+    return concurrency.at_once(app, lambda user_id: work(db.session.get(User, user_id)),
+                               [(user_id,) for user_id in user_ids])

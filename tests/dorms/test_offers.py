@@ -1,7 +1,6 @@
 """Allocation runs, offers, expiry with cascade, hand assignment (with its race)."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from services.dorms.models import (AllocationRun, ApplicationStatus, Bed, DormAp
                                    Stay, StayStatus)
 from services.dorms.operations import allocation, offers
 from services.extensions import db
+from tests.concurrency import at_once
 from tests.conftest import build_app
 from tests.dorms.factories import apply, make_park
 from tests.factories import make_user
@@ -147,36 +147,18 @@ def _race_two_managers(application_factory_app):
         bed_id = db.session.scalar(select(Bed.id))
         managers = (manager.id, second.id)
         db.session.remove()
-    barrier = threading.Barrier(2)
-    outcomes = []
-
     def assign(manager_id, application_id):
-        with app.app_context():
-            barrier.wait()
-            try:
-                bed = db.session.get(Bed, bed_id)
-                application = db.session.get(DormApplication, application_id)
-                offers.assign_bed(actor_id=manager_id, bed=bed, application=application, reason="race")
-                db.session.commit()
-                outcomes.append("ok")
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(error.code)
-            finally:
-                db.session.remove()
+        offers.assign_bed(actor_id=manager_id, bed=db.session.get(Bed, bed_id),
+                          application=db.session.get(DormApplication, application_id),
+                          reason="race")
 
-    threads = [threading.Thread(target=assign, args=args)
-               for args in zip(managers, (first_app, second_app))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once(app, assign, zip(managers, (first_app, second_app)))
     with app.app_context():
         holders = db.session.scalar(select(func.count(Stay.id)).where(Stay.bed_id == bed_id))
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
-    return sorted(outcomes), holders
+    return outcomes, holders
 
 
 def test_two_managers_one_bed_sqlite(tmp_path):

@@ -1,7 +1,6 @@
 """Transfers without HTTP: moves, swaps, every refusal, the hard rules on approval, the race."""
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -16,6 +15,7 @@ from services.dorms.operations import offers, stays
 from services.dorms.operations import transfers as ops
 from services.dorms.transfer_models import TransferKind, TransferRequest, TransferStatus
 from services.extensions import db
+from tests.concurrency import at_once
 from tests.conftest import build_app
 from tests.dorms.factories import apply, make_park
 from tests.factories import make_user
@@ -301,29 +301,11 @@ def _race_two_managers_one_target(app):
         bed_id = bed("A-102-A").id
         managers = (manager.id, second.id)
         db.session.remove()
-    barrier = threading.Barrier(2)
-    outcomes = []
-
     def approve(manager_id, request_id):
-        with app.app_context():
-            barrier.wait()
-            try:
-                request = db.session.get(TransferRequest, request_id)
-                ops.approve_move(actor_id=manager_id, request=request,
-                                 target_bed=db.session.get(Bed, bed_id))
-                db.session.commit()
-                outcomes.append("ok")
-            except Conflict as error:
-                db.session.rollback()
-                outcomes.append(error.code)
-            finally:
-                db.session.remove()
+        ops.approve_move(actor_id=manager_id, request=db.session.get(TransferRequest, request_id),
+                         target_bed=db.session.get(Bed, bed_id))
 
-    threads = [threading.Thread(target=approve, args=args) for args in zip(managers, request_ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once(app, approve, zip(managers, request_ids))
     with app.app_context():
         holders = db.session.scalar(select(func.count(Stay.id)).where(
             Stay.bed_id == bed_id, Stay.status == StayStatus.ACTIVE))
@@ -332,7 +314,7 @@ def _race_two_managers_one_target(app):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
-    return sorted(outcomes), holders, living, statuses
+    return outcomes, holders, living, statuses
 
 
 def test_two_managers_one_target_bed_sqlite(tmp_path):
