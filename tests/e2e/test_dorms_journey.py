@@ -41,6 +41,9 @@ def test_apply_allocate_accept(browser, live_server, tmp_path):
     screenshot(manager, "desktop-dorms-import-preview")
     confirm.click()
     expect(manager).to_have_url(at("/dorms/manage/rooms"))
+    # The list shows 20 rooms a page; the new building is found with the building filter.
+    manager.locator("main select[name=building]").select_option("D")
+    manager.locator("main form.filter-form button[type=submit]").click()
     expect(manager.locator("main")).to_contain_text("D-101")
     check_accessibility(manager, "dorms-rooms")
 
