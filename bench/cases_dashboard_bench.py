@@ -35,7 +35,7 @@ from datetime import timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import bindparam, event, func, insert, select, update  # noqa: E402
+from sqlalchemy import bindparam, event, func, select, update  # noqa: E402
 
 from app import create_app  # noqa: E402
 from services.cases import reports  # noqa: E402

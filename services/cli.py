@@ -24,6 +24,20 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
+def run_sweep(job, sweep, *, use_queue: bool) -> None:
+    """A periodic sweep from the command line: handed to the RQ worker (`--queue`), or run here,
+    committed once, and its counts printed as `key=value, …`."""
+    if use_queue:
+        from services.core.jobs import enqueue
+
+        queued = enqueue(job)
+        click.echo(f"job {queued.id}: {queued.status}")
+        return
+    result = sweep()
+    db.session.commit()
+    click.echo(", ".join(f"{key}={value}" for key, value in result.items()))
+
+
 @click.command("create-org")
 @click.option("--kind", required=True, type=click.Choice(["park", "employer", "agency", "provider"]))
 @click.option("--code", required=True)

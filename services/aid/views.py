@@ -21,7 +21,7 @@ from services.cases import queries
 from services.cases.access import case_file_or_404, own_case_or_404
 from services.cases.feed import feed, standing
 from services.cases.forms import yuan_to_fen
-from services.cases.labels import CATEGORY_HINTS, CATEGORY_LABELS
+from services.cases.labels import CATEGORY_HINTS
 from services.cases.operations import handoffs, intake, lifecycle
 from services.cases.routing import AGENCIES, CATEGORIES, prescreen
 from services.core.access import Role, roles_required
@@ -187,4 +187,4 @@ def review(case_id: int):
 
 from services.aid import intake_views  # noqa: E402,F401  (staff intake registers its routes)
 
-__all__ = ["aid_bp", "CATEGORY_LABELS"]
+__all__ = ["aid_bp"]

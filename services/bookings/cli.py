@@ -41,15 +41,9 @@ def remind(use_queue: bool) -> None:
 @click.option("--queue", "use_queue", is_flag=True, help="Run as a background job.")
 def sweep(use_queue: bool) -> None:
     """Draw due lotteries, expire closed waitlists, mark no-shows, send tomorrow's reminders."""
-    if use_queue:
-        from services.core.jobs import enqueue
+    from services.cli import run_sweep
 
-        job = enqueue(jobs.sweep_job)
-        click.echo(f"job {job.id}: {job.status}")
-        return
-    result = operations.sweep()
-    db.session.commit()
-    click.echo(", ".join(f"{key}={value}" for key, value in result.items()))
+    run_sweep(jobs.sweep_job, operations.sweep, use_queue=use_queue)
 
 
 @bookings_cli.command("draw")

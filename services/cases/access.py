@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from services.cases.models import Case, CaseFile, Handoff, agency_of, can_view, took_part
+from services.cases.models import Case, CaseFile, Handoff, agency_of, can_view
 from services.core.access import visible_or_404
 from services.core.audit import log_access
 from services.extensions import db
@@ -37,12 +37,6 @@ def own_case_or_404(case_id: int, *, user=None) -> Case:
     """A worker's own request (and nobody else's)."""
     user = _user(user)
     return visible_or_404(db.session.get(Case, case_id), lambda c: c.worker_id == user.id)
-
-
-def summary_case_or_404(case_id: int, *, user=None) -> Case:
-    """A case the user's agency took part in but may no longer open (read-only summary)."""
-    user = _user(user)
-    return visible_or_404(db.session.get(Case, case_id), lambda c: took_part(user, c))
 
 
 def handoff_or_404(handoff_id: int, *, user=None) -> Handoff:

@@ -9,8 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from services.cases import jobs
-from services.cases.operations.deadlines import sweep as run_sweep
-from services.extensions import db
+from services.cases.operations.deadlines import sweep as run_sweep_cases
 
 cases_cli = AppGroup("cases", help="Aid cases.")
 
@@ -19,12 +18,6 @@ cases_cli = AppGroup("cases", help="Aid cases.")
 @click.option("--queue", "use_queue", is_flag=True, help="Run as a background job.")
 def sweep(use_queue: bool) -> None:
     """At-risk and overdue cases, escalations, expired handoffs, follow-ups closed."""
-    if use_queue:
-        from services.core.jobs import enqueue
+    from services.cli import run_sweep
 
-        job = enqueue(jobs.sweep_job)
-        click.echo(f"job {job.id}: {job.status}")
-        return
-    result = run_sweep()
-    db.session.commit()
-    click.echo(", ".join(f"{key}={value}" for key, value in result.items()))
+    run_sweep(jobs.sweep_job, run_sweep_cases, use_queue=use_queue)

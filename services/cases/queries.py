@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, case as when, func, or_, select
 from flask import has_request_context, request
-from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from services.accounts.models import Organisation, User
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgencySetting,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
 
 from services.accounts.models import Organisation, OrgKind, User
 from services.core.pagination import Page, paginate

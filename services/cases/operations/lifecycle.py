@@ -68,7 +68,6 @@ def accept_case(*, actor: User, case: Case, now: datetime | None = None) -> Case
     # Conditional UPDATE: two caseworkers signing for it at once end in one success, one conflict.
     _guarded(case, Case.status == CaseStatus.SUBMITTED, Case.arbitration.is_(False),
              accepted_at=now, message=_l("Someone else signed for this case just now."))
-    case.status = CaseStatus.SUBMITTED  # what `_move` records as the state before
     _move(case, actor_id=actor.id, to=CaseStatus.ACCEPTED, action="accepted", event="accepted",
           now=now, agency=case.lead_agency)
     if case.owner_id is None:

@@ -142,7 +142,6 @@ def act(case_id: int, name: str, run: Callable, done: Callable[[], str], form=No
 
 def _route(rule: str, name: str, roles=AGENCY_STAFF):
     def register(view):
-        view.__name__ = name
         return cases_bp.route(rule, methods=["POST"], endpoint=name)(roles_required(*roles)(view))
     return register
 
