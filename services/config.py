@@ -69,6 +69,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'anju.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = _env("REDIS_URL") or None
+    # Read cache (services/core/cache.py): on when REDIS_URL is set; versions in Redis under
+    # CACHE_PREFIX (give deployments that share one Redis database different prefixes).
+    CACHE_ENABLED = _env_bool("CACHE_ENABLED", True)
+    CACHE_PREFIX = _env("CACHE_PREFIX", "")
+    CACHE_MAX_ENTRIES = int(_env("CACHE_MAX_ENTRIES", "5000"))
 
     # Sessions: one signed cookie; "remember me" makes it last REMEMBER_DAYS.
     SESSION_COOKIE_NAME = "anju_session"

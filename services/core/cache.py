@@ -1,0 +1,202 @@
+"""Read caching that is never stale: values kept in this process, versions kept in Redis.
+
+A value is cached under its key *and* the current version of every namespace it depends on
+(`cached(key, compute, depends_on=[...])`). An operation that changes what a namespace covers
+calls `touch(namespace)`: the version is replaced at once and again right after the
+transaction commits, so a request that read the old version computes again, and a request
+that read the data before the commit cannot leave it behind under the new version:
+
+- a reader reads the versions first, then the database (PostgreSQL's READ COMMITTED gives each
+  statement a fresh snapshot; SQLite transactions here are IMMEDIATE, so none overlaps a
+  writer's). Data read before the commit was stored under a version the post-commit bump
+  replaced; data read after it is the new data.
+- versions are random tokens, not counters: a Redis that restarts empty (or evicts a version,
+  which expires after a day anyway) can only cause a miss, never bring back an old version
+  under which a process still holds old data.
+- each entry also expires after `ttl` seconds (300 by default), a bound for the gaps left: a
+  process killed between its commit and its post-commit bump, and a change committed while
+  Redis was unreachable, read afterwards by a process that held a value from before the outage
+  and did not itself notice the outage (every process that notices one forgets its values; the
+  writer sends its lost bumps on its first Redis round trip after it).
+
+Without `REDIS_URL` nothing is cached (several worker processes could not agree on versions),
+and when Redis fails or hangs the cache steps aside for a few seconds: `compute()` runs every
+time, the site stays correct and the log says so once per outage.
+
+Values are shared by every request of the process: they must be immutable plain data (tuples,
+frozen dataclasses, str/int/datetime), never ORM objects. Each process keeps at most
+`CACHE_MAX_ENTRIES` values (least recently used dropped first).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable, Iterable, TypeVar
+
+from flask import current_app, g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+log = logging.getLogger("anju.cache")
+
+VERSION_PREFIX = "anju:cache:v:"
+VERSION_SECONDS = 86_400
+OUTAGE_BACKOFF_SECONDS = 5.0
+REDIS_TIMEOUT_SECONDS = 0.25  # a hung Redis must cost a page a quarter second, once per outage
+_PENDING = "anju_cache_touched"
+
+
+class _ProcessCache:
+    """The values of one app in one process, and its Redis client (created after the fork)."""
+
+    def __init__(self, url: str, max_entries: int, prefix: str) -> None:
+        self.url, self.max_entries, self.prefix = url, max_entries, prefix
+        self.values: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self.lock = threading.Lock()
+        self._client = None
+        self.down_until = 0.0
+        self.unsent: set[str] = set()  # bumps that failed during an outage, sent when it ends
+
+    def client(self):
+        if self._client is None:
+            from redis import Redis
+
+            self._client = Redis.from_url(self.url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                          socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        return self._client
+
+    def available(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+    def failed(self, error: Exception) -> None:
+        """Step aside for a while and forget every value: during the outage versions may not
+        move although the data does."""
+        if self.available():
+            log.warning("redis unavailable for the cache (%s): reading the database directly "
+                        "for %.0f s", type(error).__name__, OUTAGE_BACKOFF_SECONDS)
+        self.down_until = time.monotonic() + OUTAGE_BACKOFF_SECONDS
+        with self.lock:
+            self.values.clear()
+
+    def get(self, key: tuple) -> tuple[bool, object]:
+        with self.lock:
+            entry = self.values.get(key)
+            if entry is None:
+                return False, None
+            if entry[0] < time.monotonic():
+                del self.values[key]
+                return False, None
+            self.values.move_to_end(key)
+            return True, entry[1]
+
+    def put(self, key: tuple, value: object, ttl: float) -> None:
+        with self.lock:
+            self.values[key] = (time.monotonic() + ttl, value)
+            self.values.move_to_end(key)
+            while len(self.values) > self.max_entries:
+                self.values.popitem(last=False)
+
+
+def _state() -> _ProcessCache | None:
+    app = current_app._get_current_object()
+    state = app.extensions.get("anju_cache")
+    if state is None and app.config.get("REDIS_URL") and app.config.get("CACHE_ENABLED", True):
+        state = _ProcessCache(app.config["REDIS_URL"], int(app.config.get("CACHE_MAX_ENTRIES", 5000)),
+                              VERSION_PREFIX + app.config.get("CACHE_PREFIX", ""))
+        app.extensions["anju_cache"] = state
+    return state
+
+
+def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The current version of each namespace, read once per request (one Redis round trip)."""
+    known: dict[str, str] = g.setdefault("_cache_versions", {})
+    missing = [ns for ns in namespaces if ns not in known]
+    if missing:
+        from redis.exceptions import RedisError
+
+        try:
+            client = state.client()
+            if state.unsent:
+                _send_bumps(state, set(state.unsent))
+            found = client.mget([state.prefix + ns for ns in missing])
+            fresh = {ns: secrets.token_hex(8) for ns, value in zip(missing, found) if value is None}
+            if fresh:
+                pipe = client.pipeline(transaction=False)
+                for ns, token in fresh.items():
+                    pipe.set(state.prefix + ns, token, nx=True, ex=VERSION_SECONDS)
+                    pipe.get(state.prefix + ns)
+                replies = pipe.execute()
+                for ns, value in zip(fresh, replies[1::2]):
+                    fresh[ns] = value
+            for ns, value in zip(missing, found):
+                known[ns] = fresh.get(ns) if value is None else value
+        except (RedisError, OSError) as error:
+            state.failed(error)
+            return None
+    return tuple(known[ns] for ns in namespaces)
+
+
+def cached(key: str, compute: Callable[[], T], *, depends_on: Iterable[str],
+           ttl: float = 300.0) -> T:
+    """compute(), or its value from an earlier request while no namespace has been touched."""
+    state = _state()
+    if state is None or not state.available():
+        return compute()
+    namespaces = tuple(depends_on)
+    versions = _versions(state, namespaces)
+    if versions is None:
+        return compute()
+    full_key = (key, namespaces, versions)
+    hit, value = state.get(full_key)
+    if hit:
+        return value  # type: ignore[return-value]
+    value = compute()
+    state.put(full_key, value, ttl)
+    return value
+
+
+def _send_bumps(state: _ProcessCache, names: set[str]) -> None:
+    pipe = state.client().pipeline(transaction=False)
+    for ns in names:
+        pipe.set(state.prefix + ns, secrets.token_hex(8), ex=VERSION_SECONDS)
+    pipe.execute()
+    state.unsent -= names
+
+
+def _bump(namespaces: Iterable[str]) -> None:
+    state = _state()
+    if state is None:
+        return
+    from redis.exceptions import RedisError
+
+    names = set(namespaces) | state.unsent
+    try:
+        _send_bumps(state, names)
+    except (RedisError, OSError) as error:
+        state.unsent |= names  # sent by this process's first Redis round trip after the outage
+        state.failed(error)
+    known = g.get("_cache_versions")
+    if known is not None:
+        for ns in names:
+            known.pop(ns, None)
+
+
+def touch(*namespaces: str) -> None:
+    """Namespaces whose data the current transaction changes: new versions now and after commit."""
+    if not namespaces or _state() is None:
+        return
+    from services.extensions import db
+
+    _bump(namespaces)
+    db.session().info.setdefault(_PENDING, set()).update(namespaces)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _bump(pending)

@@ -1,0 +1,132 @@
+"""The read cache: values per process, versions in Redis, never stale after a commit."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from redis import Redis
+
+from services.core import cache
+from services.extensions import db
+from tests.conftest import build_app
+
+
+@pytest.fixture
+def cache_app(tmp_path, redis_url):
+    prefix = f"test-{tmp_path.name}:"
+    app = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix, CACHE_MAX_ENTRIES=3)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+    client = Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
+        client.delete(key)
+
+
+class Source:
+    """A computation that counts its calls."""
+
+    def __init__(self, value="v"):
+        self.value, self.calls = value, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.value
+
+
+def request_ctx(app):
+    return app.test_request_context("/")
+
+
+def test_value_is_computed_once_until_its_namespace_is_touched(cache_app):
+    source = Source()
+    for _ in range(3):
+        with request_ctx(cache_app):
+            assert cache.cached("k", source, depends_on=["ns:a"]) == "v"
+    assert source.calls == 1
+    with request_ctx(cache_app):
+        cache.touch("ns:a")
+        db.session.commit()
+    with request_ctx(cache_app):
+        source.value = "w"
+        assert cache.cached("k", source, depends_on=["ns:a"]) == "w"
+    assert source.calls == 2
+
+
+def test_other_namespaces_and_keys_are_separate(cache_app):
+    a, b = Source("a"), Source("b")
+    with request_ctx(cache_app):
+        cache.cached("k1", a, depends_on=["ns:a"])
+        cache.cached("k2", b, depends_on=["ns:b"])
+        cache.touch("ns:b")
+        db.session.commit()
+    with request_ctx(cache_app):
+        assert cache.cached("k1", a, depends_on=["ns:a"]) == "a"
+        assert cache.cached("k2", b, depends_on=["ns:b"]) == "b"
+    assert (a.calls, b.calls) == (1, 2)
+
+
+def test_a_value_read_before_the_commit_is_not_served_after_it(cache_app):
+    """The reader runs between the writer's touch and its commit and caches the old data:
+    the post-commit bump makes the next reader compute again."""
+    source = Source("old")
+    with request_ctx(cache_app):
+        cache.touch("ns:a")                                      # writer, transaction open
+        with request_ctx(cache_app):                             # a reader in between
+            assert cache.cached("k", source, depends_on=["ns:a"]) == "old"
+        source.value = "new"
+        db.session.commit()                                      # writer commits
+    with request_ctx(cache_app):
+        assert cache.cached("k", source, depends_on=["ns:a"]) == "new"
+
+
+def test_a_lost_version_is_a_miss_never_an_old_value(cache_app, redis_url):
+    """Redis restarting empty: the next version is a new random token."""
+    source = Source("old")
+    with request_ctx(cache_app):
+        cache.cached("k", source, depends_on=["ns:a"])
+    prefix = cache_app.extensions["anju_cache"].prefix
+    Redis.from_url(redis_url).delete(prefix + "ns:a")
+    source.value = "new"
+    with request_ctx(cache_app):
+        assert cache.cached("k", source, depends_on=["ns:a"]) == "new"
+
+
+def test_entries_expire_and_the_process_keeps_a_bounded_number(cache_app):
+    source = Source()
+    with request_ctx(cache_app):
+        cache.cached("short", source, depends_on=["ns:a"], ttl=-1)
+        cache.cached("short", source, depends_on=["ns:a"], ttl=-1)
+    assert source.calls == 2
+    with request_ctx(cache_app):
+        for n in range(10):
+            cache.cached(f"k{n}", Source(), depends_on=["ns:a"])
+    assert len(cache_app.extensions["anju_cache"].values) == 3
+
+
+def test_without_redis_nothing_is_cached(app):
+    source = Source()
+    with app.test_request_context("/"):
+        cache.touch("ns:a")
+        cache.cached("k", source, depends_on=["ns:a"])
+        cache.cached("k", source, depends_on=["ns:a"])
+    assert source.calls == 2
+
+
+def test_redis_down_computes_every_time_and_says_so(tmp_path, caplog):
+    app = build_app(tmp_path, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    source = Source()
+    with app.app_context():
+        db.create_all()
+        with caplog.at_level(logging.WARNING, logger="anju.cache"):
+            for _ in range(3):
+                with app.test_request_context("/"):
+                    assert cache.cached("k", source, depends_on=["ns:a"]) == "v"
+                    cache.touch("ns:a")
+                    db.session.commit()
+        db.drop_all()
+    assert source.calls == 3
+    assert sum("redis unavailable for the cache" in r.message for r in caplog.records) == 1
+    assert "ns:a" in app.extensions["anju_cache"].unsent  # sent once Redis answers again
