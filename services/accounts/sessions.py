@@ -15,9 +15,12 @@ from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy.orm import defer
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
-from services.accounts.models import User
+from services.accounts.models import Organisation, User
+from services.core import cache
 from services.core.web import API_PREFIX
 from services.extensions import db
 
@@ -60,18 +63,74 @@ def user_from_token(token: str) -> User | None:
     return _live_user(user_id, version)
 
 
-# The signed-in user is loaded on every request; the encrypted numbers and the password hash
-# are read (and decrypted) only by the few pages that use them.
-_RARELY_USED = (defer(User.password_hash), defer(User.phone), defer(User.national_id),
-                defer(User.national_id_hash), defer(User.last_login_at),
-                defer(User.password_changed_at), defer(User.created_at))
+# The signed-in user is needed on every request. What every request reads of it (not the
+# password hash nor the encrypted numbers, which the few pages that use them load on access)
+# is one row of plain columns, cached per user (services/core/cache.py) and invalidated by
+# any change to the user or to an organisation (`_touch_changed_accounts`). The row becomes
+# a User in the request's session without a query, so everything else works as with a
+# loaded one: attributes not in the row load on first access, changes are flushed.
+_USER_COLUMNS = (User.id, User.username, User.role, User.org_id, User.name, User.phone_hash,
+                 User.employment_form, User.active, User.session_version)
+_ORG_COLUMNS = (Organisation.kind, Organisation.code, Organisation.name, Organisation.park_id,
+                Organisation.is_platform)
+_USER_ROW = select(*_USER_COLUMNS, *_ORG_COLUMNS).outerjoin(
+    Organisation, Organisation.id == User.org_id)
+ORGS_NAMESPACE = "accounts:organisations"
+
+
+def user_namespace(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def _user_row(user_id: int) -> tuple | None:
+    row = db.session.execute(_USER_ROW.where(User.id == user_id)).first()
+    return None if row is None else tuple(row)
+
+
+def _as_session_user(row: tuple) -> User:
+    session = db.session()
+    known = session.identity_map.get(identity_key(User, row[0]))
+    if known is not None:
+        return known
+    user_values = dict(zip((c.key for c in _USER_COLUMNS), row))
+    user = User(**user_values)
+    if user.org_id is not None:
+        org = session.identity_map.get(identity_key(Organisation, user.org_id))
+        if org is None:
+            org = Organisation(id=user.org_id, **dict(zip(
+                (c.key for c in _ORG_COLUMNS), row[len(_USER_COLUMNS):])))
+            make_transient_to_detached(org)
+        user.org = org
+    else:
+        user.org = None
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
 
 
 def _live_user(user_id: int, version: int) -> User | None:
-    user = db.session.get(User, user_id, options=_RARELY_USED)
-    if user is None or not user.active or user.session_version != version:
+    namespace = user_namespace(user_id)
+    row = cache.cached(namespace, lambda: _user_row(user_id),
+                       depends_on=(namespace, ORGS_NAMESPACE))
+    if row is None:
         return None
-    return user
+    user_values = dict(zip((c.key for c in _USER_COLUMNS), row))
+    if not user_values["active"] or user_values["session_version"] != version:
+        return None
+    return _as_session_user(row)
+
+
+@event.listens_for(Session, "after_flush")
+def _touch_changed_accounts(session: Session, flush_context) -> None:
+    """Every flushed change to a user or an organisation invalidates the cached rows."""
+    namespaces = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, User) and obj.id is not None:
+            namespaces.add(user_namespace(obj.id))
+        elif isinstance(obj, Organisation):
+            namespaces.add(ORGS_NAMESPACE)
+    if namespaces:
+        cache.touch(*namespaces, session=session)
 
 
 def _load_from_session(identity: str) -> User | None:

@@ -2,14 +2,14 @@
 
 A value is cached under its key *and* the current version of every namespace it depends on
 (`cached(key, compute, depends_on=[...])`). An operation that changes what a namespace covers
-calls `touch(namespace)`: the version is replaced at once and again right after the
-transaction commits, so a request that read the old version computes again, and a request
-that read the data before the commit cannot leave it behind under the new version:
+calls `touch(namespace)` in its transaction: right after the transaction commits the version is
+replaced, so no request computes from the database again under a version it read before:
 
 - a reader reads the versions first, then the database (PostgreSQL's READ COMMITTED gives each
   statement a fresh snapshot; SQLite transactions here are IMMEDIATE, so none overlaps a
-  writer's). Data read before the commit was stored under a version the post-commit bump
-  replaced; data read after it is the new data.
+  writer's). A reader that saw the old version stores what it read under the old version,
+  which the bump after the commit retires; one that saw the new version reads committed data.
+  A rolled-back transaction bumps nothing (it changed nothing).
 - versions are random tokens, not counters: a Redis that restarts empty (or evicts a version,
   which expires after a day anyway) can only cause a miss, never bring back an old version
   under which a process still holds old data.
@@ -36,7 +36,7 @@ import time
 from collections import OrderedDict
 from typing import Callable, Iterable, TypeVar
 
-from flask import current_app, g
+from flask import current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -185,18 +185,20 @@ def _bump(namespaces: Iterable[str]) -> None:
             known.pop(ns, None)
 
 
-def touch(*namespaces: str) -> None:
-    """Namespaces whose data the current transaction changes: new versions now and after commit."""
-    if not namespaces or _state() is None:
+def touch(*namespaces: str, session: Session | None = None) -> None:
+    """Namespaces whose data the current transaction (of `session`, the request's session by
+    default) changes: they get new versions once it commits (one Redis round trip for all)."""
+    if not namespaces or not has_app_context() or _state() is None:
         return
-    from services.extensions import db
+    if session is None:
+        from services.extensions import db
 
-    _bump(namespaces)
-    db.session().info.setdefault(_PENDING, set()).update(namespaces)
+        session = db.session()
+    session.info.setdefault(_PENDING, set()).update(namespaces)
 
 
 @event.listens_for(Session, "after_commit")
 def _bump_after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if pending:
+    if pending and has_app_context():
         _bump(pending)
