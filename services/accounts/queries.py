@@ -71,9 +71,3 @@ def notifications_page(*, user_id: int, page=1) -> Page:
     )
     return paginate(query, page=page, per_page=20)
 
-
-def recent_notifications(*, user_id: int, limit: int = 5) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    ))

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.core import cache
 from services.core.audit import utcnow
 from services.extensions import db
 
@@ -80,17 +81,60 @@ def send(
     """Put a message in the user's inbox; outside channels go out after commit."""
     note = Notification(user_id=user_id, kind=kind, title=title[:200], body=body, link=link)
     db.session.add(note)
+    cache.touch(inbox_namespace(user_id))
     pending = db.session.info.setdefault(_PENDING, [])
     pending.extend(Delivery(user_id, channel, title, body) for channel in channels)
     return note
 
 
+@dataclass(frozen=True)
+class NoteRow:
+    """What lists show of a notification (plain data, safe to cache)."""
+    id: int
+    created_at: datetime
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    unread: int
+    recent: tuple[NoteRow, ...]
+
+
+RECENT = 5
+_NOTE_COLUMNS = (Notification.id, Notification.created_at, Notification.kind, Notification.title,
+                 Notification.body, Notification.link, Notification.read_at)
+
+
+def inbox_namespace(user_id: int) -> str:
+    return f"user:{user_id}:inbox"
+
+
+def _read_inbox(user_id: int) -> Inbox:
+    unread = (select(func.count(Notification.id))
+              .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+              .scalar_subquery())
+    rows = db.session.execute(
+        select(*_NOTE_COLUMNS, unread).where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(RECENT)
+    ).all()
+    return Inbox(unread=rows[0][-1] if rows else 0,
+                 recent=tuple(NoteRow(*row[:-1]) for row in rows))
+
+
+def inbox(user_id: int) -> Inbox:
+    """The unread count (every page's header) and the latest messages (the home page), in one
+    statement, cached until the user's inbox changes (`send`, `mark_read`)."""
+    namespace = inbox_namespace(user_id)
+    return cache.cached(namespace, lambda: _read_inbox(user_id), depends_on=(namespace,))
+
+
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
-    ) or 0
+    return inbox(user_id).unread
 
 
 def mark_read(*, user_id: int, notification_id: int | None = None) -> int:
@@ -100,6 +144,7 @@ def mark_read(*, user_id: int, notification_id: int | None = None) -> int:
     )
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
+    cache.touch(inbox_namespace(user_id))
     return db.session.execute(query.values(read_at=utcnow())).rowcount
 
 

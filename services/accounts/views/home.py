@@ -17,7 +17,7 @@ home_bp = Blueprint("home", __name__)
 register_panel("account", roles=ALL_ROLES, template="accounts/_panel_account.html", order=900)
 register_panel(
     "notifications", roles=ALL_ROLES, template="accounts/_panel_notifications.html", order=10,
-    context=lambda user: {"recent": queries.recent_notifications(user_id=user.id)},
+    context=lambda user: {"recent": notify.inbox(user.id).recent},
 )
 register_panel(
     "admin_overview", roles=(Role.ADMIN,), template="accounts/_panel_admin.html", order=20,

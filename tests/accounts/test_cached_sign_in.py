@@ -1,0 +1,109 @@
+"""With the read cache on (Redis): the signed-in user and the inbox come from cached rows,
+and every change shows on the very next request."""
+from __future__ import annotations
+
+import pytest
+from redis import Redis
+from sqlalchemy import event
+
+from services.accounts import operations
+from services.accounts.sessions import _live_user
+from services.core import cache, notify
+from services.extensions import db, limiter
+from tests.conftest import build_app, login
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture
+def app(tmp_path, redis_url):
+    prefix = f"test-{tmp_path.name}:"
+    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
+    with application.app_context():
+        db.create_all()
+        limiter.reset()
+        yield application
+        db.session.remove()
+        db.drop_all()
+    client = Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
+        client.delete(key)
+
+
+def statements_of(app, fn):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_signed_in_request_reads_neither_the_user_nor_the_inbox_again(app):
+    user = make_user("worker", username="wang")
+    client = app.test_client()
+    login(client, "wang")
+    assert client.get("/services").status_code == 200
+    statements = statements_of(app, lambda: client.get("/services"))
+    assert not [s for s in statements if "FROM users" in s]
+    assert not [s for s in statements if "FROM notifications" in s]
+    assert user.id
+
+
+def test_signing_out_elsewhere_ends_a_copied_cookie_at_once(app):
+    user = make_user("worker", username="wang")
+    client = app.test_client()
+    login(client, "wang")
+    assert client.get("/").status_code == 200
+    operations.end_sessions(user=db.session.get(type(user), user.id))
+    db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_suspended_user_is_signed_out_on_the_next_request(app):
+    admin = make_user("admin", username="root")
+    user = make_user("worker", username="wang")
+    client = app.test_client()
+    login(client, "wang")
+    assert client.get("/").status_code == 200
+    operations.set_active(actor_id=admin.id, user=db.session.get(type(user), user.id), active=False)
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_a_renamed_user_and_organisation_show_at_once(app):
+    org = make_org("park", name="Old park")
+    manager = make_user("park_manager", username="mgr", org=org)
+    manager_id, version, User = manager.id, manager.session_version, type(manager)
+    with app.test_request_context("/"):
+        assert _live_user(manager_id, version).org.name == "Old park"
+    operations.upsert_org(actor_id=None, kind="park", code=org.code, name="New park")
+    db.session.commit()
+    db.session.expunge_all()
+    with app.test_request_context("/"):
+        assert _live_user(manager_id, version).org.name == "New park"
+    db.session.get(User, manager_id).name = "Renamed"
+    db.session.commit()
+    db.session.expunge_all()
+    with app.test_request_context("/"):
+        assert _live_user(manager_id, version).name == "Renamed"
+
+
+def test_the_unread_badge_follows_new_and_read_messages(app):
+    user = make_user("worker", username="wang")
+    with app.test_request_context("/"):
+        assert notify.unread_count(user.id) == 0
+        notify.send(user_id=user.id, kind="test", title="Hello")
+        db.session.commit()
+    with app.test_request_context("/"):
+        assert notify.unread_count(user.id) == 1
+        assert [n.title for n in notify.inbox(user.id).recent] == ["Hello"]
+        notify.mark_read(user_id=user.id)
+        db.session.commit()
+    with app.test_request_context("/"):
+        assert notify.unread_count(user.id) == 0
