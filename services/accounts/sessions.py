@@ -21,6 +21,7 @@ from sqlalchemy.orm.util import identity_key
 
 from services.accounts.models import Organisation, User
 from services.core import cache
+from services.core.notify import inbox_namespace
 from services.core.web import API_PREFIX
 from services.extensions import db
 
@@ -110,6 +111,7 @@ def _as_session_user(row: tuple) -> User:
 
 def _live_user(user_id: int, version: int) -> User | None:
     namespace = user_namespace(user_id)
+    cache.prefetch(inbox_namespace(user_id))  # every page's header shows the unread count
     row = cache.cached(namespace, lambda: _user_row(user_id),
                        depends_on=(namespace, ORGS_NAMESPACE))
     if row is None:
