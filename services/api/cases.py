@@ -273,11 +273,11 @@ def case_detail(user, case: Case) -> dict:
     return body
 
 
-def _case_item(case: Case) -> dict:
-    return {"id": case.id, "case_no": case.case_no, "category": case.category,
-            "status": case.status.value, "lead_agency": case.lead_agency,
-            "owner": _owner_name(case), "deadline": iso(case.resolve_due_at),
-            "deadline_state": case.deadline_state.value}
+def _case_item(row: queries.CaseRow) -> dict:
+    return {"id": row.id, "case_no": row.case_no, "category": row.category,
+            "status": row.status.value, "lead_agency": row.lead_agency,
+            "owner": row.owner_name, "deadline": iso(row.resolve_due_at),
+            "deadline_state": row.deadline_state.value}
 
 
 # --- reading -------------------------------------------------------------------------------

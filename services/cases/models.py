@@ -46,7 +46,7 @@ class CaseStatus(str, enum.Enum):
 
 WORKING_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS, CaseStatus.REOPENED)
 OPEN_STATUSES = (CaseStatus.SUBMITTED, *WORKING_STATUSES, CaseStatus.ON_HOLD)
-_OPEN_CASE_SQL = "status IN ('submitted', 'accepted', 'in_progress', 'on_hold', 'reopened')"
+OPEN_CASE_SQL = "status IN ('submitted', 'accepted', 'in_progress', 'on_hold', 'reopened')"
 
 
 class Outcome(str, enum.Enum):
@@ -172,13 +172,17 @@ class Case(db.Model):
         # The queues: open cases of an agency or of a caseworker, soonest deadline first, read
         # in index order (and counted from the index alone) however many closed cases there are.
         Index("ix_cases_open_lead_due", "lead_agency", "resolve_due_at", "id",
-              postgresql_include=["owner_id"], sqlite_where=text(_OPEN_CASE_SQL),
-              postgresql_where=text(_OPEN_CASE_SQL)),
+              postgresql_include=["owner_id"], sqlite_where=text(OPEN_CASE_SQL),
+              postgresql_where=text(OPEN_CASE_SQL)),
         Index("ix_cases_open_owner_due", "owner_id", "resolve_due_at", "id",
-              sqlite_where=text(_OPEN_CASE_SQL), postgresql_where=text(_OPEN_CASE_SQL)),
+              sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL)),
+        # An agency's finished cases, most recently changed first.
+        Index("ix_cases_done_lead_updated", "lead_agency", "updated_at",
+              sqlite_where=text(f"NOT ({OPEN_CASE_SQL})"),
+              postgresql_where=text(f"NOT ({OPEN_CASE_SQL})")),
         Index("uq_cases_open_collective_per_employer", "employer_key", unique=True,
-              sqlite_where=text(f"is_collective AND {_OPEN_CASE_SQL}"),
-              postgresql_where=text(f"is_collective AND {_OPEN_CASE_SQL}")),
+              sqlite_where=text(f"is_collective AND {OPEN_CASE_SQL}"),
+              postgresql_where=text(f"is_collective AND {OPEN_CASE_SQL}")),
         CheckConstraint("amount_fen IS NULL OR amount_fen >= 0", name="amount_not_negative"),
         CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5",
                         name="satisfaction_range"),

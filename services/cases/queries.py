@@ -5,20 +5,24 @@ Lists are one page of rows plus one count, with the owner joined in (no query pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case as when, func, or_, select
 from flask import has_request_context, request
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy import case as when, func, or_, select, text
+from sqlalchemy.orm import joinedload, selectinload
 
 from services.accounts.models import Organisation, User
-from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseAgencySetting,
-                                   CaseNote, CaseStatus, CaseworkerAvailability, DeadlineState,
-                                   Escalation, Handoff, HandoffKind, agency_of, can_view,
-                                   visible_fields)
+from services.cases.freshness import (STAFF_NAMES, agency_namespace, staff_namespace,
+                                      worker_namespace)
+from services.cases.models import (LIVE_HANDOFF, OPEN_CASE_SQL, OPEN_STATUSES, Case,
+                                   CaseAgencySetting, CaseNote, CaseStatus,
+                                   CaseworkerAvailability, DeadlineState, Escalation, Handoff,
+                                   HandoffKind, agency_of, can_view, visible_fields)
 from services.cases.routing import CATEGORIES
+from services.core import cache
 from services.core.access import Role
-from services.core.pagination import Page, paginate, paginate_known
+from services.core.pagination import MAX_PER_PAGE, Page, paginate
 from services.extensions import db
 
 VIEWS = ("mine", "queue", "open", "done")
@@ -47,79 +51,147 @@ class CaseFilters:
         return {"status": self.status, "category": self.category, "deadline": self.deadline,
                 "q": self.q}
 
-    def apply(self, query: Select) -> Select:
+    def any(self) -> bool:
+        return bool(self.status or self.category or self.deadline or self.q)
+
+    def key(self) -> str:
+        """The filters as part of a cache key (the values are checked choices and short text)."""
+        return repr((self.status, self.category, self.deadline, self.q))
+
+    def clauses(self) -> list:
+        where = []
         if self.status:
-            query = query.where(Case.status == CaseStatus(self.status))
+            where.append(Case.status == CaseStatus(self.status))
         if self.category:
-            query = query.where(Case.category == self.category)
+            where.append(Case.category == self.category)
         if self.deadline:
-            query = query.where(Case.deadline_state == DeadlineState(self.deadline))
+            where.append(Case.deadline_state == DeadlineState(self.deadline))
         if self.q:
-            query = query.where(Case.case_no.contains(self.q.upper(), autoescape=True))
-        return query
+            where.append(Case.case_no.contains(self.q.upper(), autoescape=True))
+        return where
 
 
-LIST_COLUMNS = (Case.id, Case.case_no, Case.category, Case.status, Case.deadline_state,
-                Case.arbitration, Case.lead_agency, Case.owner_id, Case.resolve_due_at,
-                Case.is_collective, Case.updated_at)
+class CaseRow(NamedTuple):
+    """One line of a case list: plain values (cached and shared between requests)."""
+
+    id: int
+    case_no: str
+    category: str
+    status: CaseStatus
+    deadline_state: DeadlineState
+    arbitration: bool
+    lead_agency: str
+    owner_name: str | None  # None: in the agency's queue
+    resolve_due_at: datetime
+    is_collective: bool
 
 
-def _listed(query: Select) -> Select:
-    """What a list row shows: no description, and the owner's name (no phone to decrypt)."""
-    return query.options(load_only(*LIST_COLUMNS),
-                         joinedload(Case.owner).load_only(User.id, User.name, User.username)
-                         .lazyload(User.org))
+_OWNER_NAME = func.coalesce(func.nullif(User.name, ""), User.username)  # User.display_name
+_ROW_COLUMNS = (Case.id, Case.case_no, Case.category, Case.status, Case.deadline_state,
+                Case.arbitration, Case.lead_agency, _OWNER_NAME, Case.resolve_due_at,
+                Case.is_collective)
+# Written out (not bound parameters) so that PostgreSQL's cached plan of a prepared statement
+# can use the partial indexes of open and finished cases.
+_OPEN = text(f"cases.{OPEN_CASE_SQL}")
+_DONE = text(f"NOT (cases.{OPEN_CASE_SQL})")
 
 
-def _paginate(query: Select, *, page: Any, per_page: Any, total: int | None) -> Page:
-    """One page; `total` when the caller knows it already (the tab counts), else counted."""
-    if total is None:
-        return paginate(query, page=page, per_page=per_page)
-    return paginate_known(query, total=total, page=page, per_page=per_page)
+def _page_numbers(page: Any, per_page: Any) -> tuple[int, int]:
+    """The page number and size asked for, as services.core.pagination reads them."""
+    def number(raw: Any, default: int) -> int:
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            return default
+        return value if value >= 1 else default
+    return min(number(page, 1), 10**6), min(number(per_page, 20), MAX_PER_PAGE)
+
+
+def _rows(where: list, order: tuple, *, page_no: int, size: int) -> tuple[CaseRow, ...]:
+    query = (select(*_ROW_COLUMNS).select_from(Case).outerjoin(User, User.id == Case.owner_id)
+             .where(*where).order_by(*order).limit(size).offset((page_no - 1) * size))
+    return tuple(CaseRow._make(row) for row in db.session.execute(query))
+
+
+def _count(where: list) -> int:
+    return db.session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
 
 
 def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
                  per_page: Any = 20) -> Page:
     """A caseworker's or supervisor's list: their own open cases, the agency's unassigned queue,
-    every open case the agency leads, or its finished ones; soonest deadline first."""
+    every open case the agency leads, or its finished ones; soonest deadline first.
+
+    Cached per agency (and per caseworker for "mine") until a case of the agency changes."""
     agency = agency_of(user)
-    query = select(Case).where(Case.lead_agency == agency)
-    known = None
-    if view in ("mine", "queue", "open") and not any(filters.params().values()):
-        known = view_counts(user)[view]  # the tab's own count: no second count over the cases
-    if view == "mine":
-        query = query.where(Case.owner_id == user.id, Case.status.in_(OPEN_STATUSES))
-    elif view == "queue":
-        query = query.where(Case.owner_id.is_(None), Case.status.in_(OPEN_STATUSES))
-    elif view == "done":
-        query = query.where(Case.status.not_in(OPEN_STATUSES))
-    else:
-        query = query.where(Case.status.in_(OPEN_STATUSES))
-    order = (Case.updated_at.desc(),) if view == "done" else (Case.resolve_due_at, Case.id)
-    return _paginate(_listed(filters.apply(query)).order_by(*order), page=page,
-                     per_page=per_page, total=known)
+    page_no, size = _page_numbers(page, per_page)
+    owner = user.id if view == "mine" else None
+    key = f"cases:list:{agency}:{view}:{owner}:{page_no}:{size}:{filters.key()}"
+
+    def compute() -> tuple[tuple[CaseRow, ...], int]:
+        where = [Case.lead_agency == agency, _DONE if view == "done" else _OPEN]
+        if view == "mine":
+            where.append(Case.owner_id == user.id)
+        elif view == "queue":
+            where.append(Case.owner_id.is_(None))
+        where += filters.clauses()
+        if view in ("mine", "queue", "open") and not filters.any():
+            total = view_counts(user)[view]  # the tab's own count: no second count of the cases
+        else:
+            total = _count(where)
+        order = (Case.updated_at.desc(),) if view == "done" else (Case.resolve_due_at, Case.id)
+        return _rows(where, order, page_no=page_no, size=size), total
+
+    items, total = cache.cached(key, compute, depends_on=(agency_namespace(agency), STAFF_NAMES))
+    return Page(items=list(items), page=page_no, per_page=size, total=total)
 
 
-def view_counts(user: User) -> dict[str, int]:
-    """How many cases each tab of the queue page holds (one query, an index-only scan of the
-    agency's open cases; remembered for the rest of the request)."""
+class QueueHeader(NamedTuple):
+    """The tab counts of a caseworker's queue page, and whether they take new cases."""
+
+    mine: int
+    queue: int
+    open: int
+    tasks: int
+    available: bool
+
+
+def queue_header(user: User) -> QueueHeader:
+    """One statement: the agency's open cases counted from the partial index of open cases (an
+    index-only scan), the live handoffs to the agency and the user's availability. Cached per
+    caseworker until a case of the agency or their availability changes; remembered for the
+    rest of the request."""
     memo = request.environ if has_request_context() else {}
-    remembered = memo.get("anju.case_counts")
+    remembered = memo.get("anju.case_header")
     if remembered is not None and remembered[0] == user.id:
         return remembered[1]
     agency = agency_of(user)
-    tasks = (select(func.count(Handoff.id)).where(
-        Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
-        Handoff.kind != HandoffKind.RETURN).scalar_subquery())
-    row = db.session.execute(select(
-        func.coalesce(func.sum(when((Case.owner_id == user.id, 1), else_=0)), 0),
-        func.coalesce(func.sum(when((Case.owner_id.is_(None), 1), else_=0)), 0),
-        func.count(Case.id), tasks,
-    ).where(Case.lead_agency == agency, Case.status.in_(OPEN_STATUSES))).one()
-    counts = {"mine": int(row[0]), "queue": int(row[1]), "open": int(row[2]),
-              "tasks": int(row[3] or 0)}
-    memo["anju.case_counts"] = (user.id, counts)
-    return counts
+
+    def compute() -> QueueHeader:
+        tasks = (select(func.count(Handoff.id)).where(
+            Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
+            Handoff.kind != HandoffKind.RETURN).scalar_subquery())
+        available = (select(CaseworkerAvailability.available)
+                     .where(CaseworkerAvailability.user_id == user.id).scalar_subquery())
+        row = db.session.execute(select(
+            func.coalesce(func.sum(when((Case.owner_id == user.id, 1), else_=0)), 0),
+            func.coalesce(func.sum(when((Case.owner_id.is_(None), 1), else_=0)), 0),
+            func.count(), tasks, available,
+        ).select_from(Case).where(Case.lead_agency == agency, _OPEN)).one()
+        return QueueHeader(int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0),
+                           row[4] is None or bool(row[4]))  # no availability row: available
+
+    header = cache.cached(f"cases:header:{agency}:{user.id}", compute,
+                          depends_on=(agency_namespace(agency), staff_namespace(user.id)))
+    memo["anju.case_header"] = (user.id, header)
+    return header
+
+
+def view_counts(user: User) -> dict[str, int]:
+    """How many cases each tab of the queue page holds."""
+    header = queue_header(user)
+    return {"mine": header.mine, "queue": header.queue, "open": header.open,
+            "tasks": header.tasks}
 
 
 def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:
@@ -133,19 +205,36 @@ def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:
 
 def coordinator_cases(*, filters: CaseFilters, page: Any = 1, per_page: Any = 20) -> Page:
     """Cases the coordination office may open: waiting for arbitration, escalated, decided."""
-    query = select(Case).where(or_(Case.arbitration.is_(True),
-                                   Case.escalation_level >= int(Escalation.COORDINATOR),
-                                   Case.arbitrated_at.is_not(None)))
-    query = _listed(filters.apply(query)).order_by(Case.arbitration.desc(), Case.resolve_due_at,
-                                                   Case.id)
-    return paginate(query, page=page, per_page=per_page)
+    page_no, size = _page_numbers(page, per_page)
+    where = [or_(Case.arbitration.is_(True), Case.escalation_level >= int(Escalation.COORDINATOR),
+                 Case.arbitrated_at.is_not(None)), *filters.clauses()]
+    items = _rows(where, (Case.arbitration.desc(), Case.resolve_due_at, Case.id),
+                  page_no=page_no, size=size)
+    return Page(items=list(items), page=page_no, per_page=size, total=_count(where))
 
 
-def worker_cases(worker_id: int, *, limit: int | None = None) -> list[Case]:
-    """A worker's own requests, newest first (a worker has a handful, not thousands)."""
-    return list(db.session.scalars(select(Case).where(Case.worker_id == worker_id)
-                                   .options(load_only(*LIST_COLUMNS, Case.created_at))
-                                   .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)))
+class WorkerCaseRow(NamedTuple):
+    """One of a worker's own requests, as their lists show it."""
+
+    id: int
+    case_no: str
+    category: str
+    status: CaseStatus
+    lead_agency: str
+    created_at: datetime
+
+
+def worker_cases(worker_id: int, *, limit: int | None = None) -> tuple[WorkerCaseRow, ...]:
+    """A worker's own requests, newest first (a worker has a handful, not thousands); cached
+    per worker until one of their requests changes."""
+    def compute() -> tuple[WorkerCaseRow, ...]:
+        query = (select(Case.id, Case.case_no, Case.category, Case.status, Case.lead_agency,
+                        Case.created_at).where(Case.worker_id == worker_id)
+                 .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
+        return tuple(WorkerCaseRow._make(row) for row in db.session.execute(query))
+
+    return cache.cached(f"cases:worker:{worker_id}:{limit}", compute,
+                        depends_on=(worker_namespace(worker_id),))
 
 
 def load_case(case: Case) -> Case:
@@ -234,11 +323,6 @@ def find_worker(text: str) -> User | None:
     except ValidationFailed:
         where = User.username == text.lower()
     return db.session.scalar(select(User).where(where, User.role == Role.WORKER))
-
-
-def is_available(user_id: int) -> bool:
-    row = db.session.get(CaseworkerAvailability, user_id)
-    return row.available if row else True
 
 
 def arbitration_count() -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.accounts.models import User
+from services.cases.freshness import touch_handoff
 from services.cases.labels import REASON_CODES, agency_label
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, Case, CaseStatus, Escalation,
                                    Handoff, HandoffKind, HandoffStatus, agency_of)
@@ -111,6 +112,7 @@ def _answer(handoff: Handoff, *, to: HandoffStatus, actor: User, now: datetime, 
         db.session.refresh(handoff)
         raise Conflict(str(_l("This handoff was already answered.")), code="handoff_answered")
     db.session.refresh(handoff)
+    touch_handoff(handoff)  # a bulk UPDATE: the flush listener does not see it
 
 
 def accept_handoff(*, actor: User, handoff: Handoff, now: datetime | None = None) -> Handoff:

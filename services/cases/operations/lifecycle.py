@@ -12,6 +12,7 @@ from services.core.i18n import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from services.accounts.models import User
+from services.cases.freshness import touch_case
 from services.cases.models import (LIVE_HANDOFF, OPEN_STATUSES, WORKING_STATUSES, AssignmentRule,
                                    Case, CaseAgencySetting, CaseNote, CaseStatus,
                                    CaseworkerAvailability, HandoffKind, Outcome, agency_of,
@@ -55,6 +56,7 @@ def _guarded(case: Case, *conditions, message, **values) -> None:
     db.session.refresh(case)
     if not changed:
         raise Conflict(str(message), code="already_taken")
+    touch_case(case)  # a bulk UPDATE: the flush listener does not see it
 
 
 def accept_case(*, actor: User, case: Case, now: datetime | None = None) -> Case:

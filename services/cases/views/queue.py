@@ -55,9 +55,8 @@ def queue():
         reassign.to_user.choices = _reassign_choices(user)
     availability = None
     if user.role is Role.CASEWORKER:
-        availability = AvailabilityForm(prefix="availability",
-                                        data={"available": "1" if queries.is_available(user.id)
-                                              else "0"})
+        availability = AvailabilityForm(prefix="availability", data={
+            "available": "1" if queries.queue_header(user).available else "0"})
     return render_template("cases/queue.html", tab=tab, page=page, filters=filters,
                            counts=queries.view_counts(user), reassign=reassign,
                            availability=availability, agency=agency_of(user), **labels)
