@@ -3,9 +3,24 @@
     proxy = TcpProxy(5432).start()        # listens on 127.0.0.1:proxy.port, forwards to :5432
     proxy.refuse()      # the server is down: the port refuses, open connections are reset
     proxy.blackhole()   # the server hangs: connections are accepted, nothing is ever answered,
-                        # and the bytes of open connections are held (the peer hears silence)
+                        # and the bytes of open connections are held (the peer hears silence,
+                        # but the proxy's kernel still acknowledges them: a frozen server)
     proxy.forward()     # back to normal (held connections are cut; new ones go through)
     proxy.stop()
+
+A network partition drops packets: nothing is acknowledged, which only the kernel can do. In a
+network namespace of its own (`PrivateNetwork`, Linux with CAP_SYS_ADMIN, as root in a
+container) that is done for real, without touching the machine's network:
+
+    def scenario(network):
+        proxy = TcpProxy(5432, unix_socket="/var/run/postgresql/.s.PGSQL.5432").start()
+        ...                          # connect through 127.0.0.1:proxy.port, inside the namespace
+        network.partition(proxy)     # open connections' packets dropped, new ones never answered
+        network.heal(proxy)          # packets flow again; the partitioned connections are cut
+    result = PrivateNetwork.run(scenario)
+
+The namespace has only its loopback, so the proxy reaches the server by its Unix socket, which
+is a file and is the same in every namespace.
 
 One thread accepts; each connection gets two pump threads. That is plenty for the few
 connections of a gunicorn's workers, and it keeps the modes easy to reason about. Used by
@@ -13,9 +28,17 @@ connections of a gunicorn's workers, and it keeps the modes easy to reason about
 """
 from __future__ import annotations
 
+import ctypes
+import os
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import threading
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 FORWARD, REFUSE, BLACKHOLE = "forward", "refuse", "blackhole"
 
@@ -46,10 +69,13 @@ class _Pair:
 
 
 class TcpProxy:
-    """127.0.0.1:port → target_host:target_port, with modes to simulate a dead or hung server."""
+    """127.0.0.1:port → target_host:target_port (or a Unix socket), with modes to simulate a
+    dead or hung server."""
 
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", port: int = 0, *,
+                 unix_socket: str | None = None):
         self.target = (target_host, target_port)
+        self.unix_socket = unix_socket
         self.port = port
         self.mode = FORWARD
         self._lock = threading.Lock()
@@ -107,6 +133,18 @@ class TcpProxy:
         with self._lock:
             return sum(1 for pair in self._pairs if not pair.closed.is_set())
 
+    def client_ports(self) -> list[int]:
+        """The local ports of the clients of the open connections."""
+        with self._lock:
+            pairs = [pair for pair in self._pairs if not pair.closed.is_set()]
+        ports = []
+        for pair in pairs:
+            try:
+                ports.append(pair.client.getpeername()[1])
+            except OSError:
+                pass
+        return ports
+
     # --- machinery ----------------------------------------------------------------------
     def _listen(self) -> None:
         listener = socket.socket()
@@ -150,8 +188,7 @@ class TcpProxy:
                     self._pairs.add(pair)
                 continue
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
+                upstream = self._connect_upstream()
             except OSError:
                 _reset(client)
                 continue
@@ -161,6 +198,20 @@ class TcpProxy:
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(pair, source, target),
                                  daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        if self.unix_socket is None:
+            upstream = socket.create_connection(self.target, timeout=5)
+        else:
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.settimeout(5)
+            try:
+                upstream.connect(self.unix_socket)
+            except OSError:
+                upstream.close()
+                raise
+        upstream.settimeout(None)
+        return upstream
 
     def _pump(self, pair: _Pair, source: socket.socket, target: socket.socket) -> None:
         while not pair.closed.is_set():
@@ -180,3 +231,96 @@ class TcpProxy:
         pair.close()
         with self._lock:
             self._pairs.discard(pair)
+
+
+# --- a real network partition, in a network namespace of one thread's own ----------------------
+CLONE_NEWNET = 0x40000000
+_LOCAL_RULE_PREF = 1000  # the loopback's "lookup local" rule, moved after the partition rules
+_DROP_RULE_PREF = 100
+
+
+class PrivateNetwork:
+    """A Linux network namespace entered by one thread (and the threads and processes it
+    starts), with nothing in it but a loopback; the machine's network is never touched.
+
+    `partition(proxy)` drops every packet of the proxy's open connections (a blackhole rule on
+    each client's port, both ways) and leaves new connections accepted but unanswered, so the
+    app's kernel sees what it sees in a partition: no answer and no acknowledgement.
+    """
+
+    def __init__(self) -> None:
+        self.namespace = ""
+        self._dropped: dict[int, list[int]] = {}  # proxy port -> client ports dropped
+
+    # --- entering -------------------------------------------------------------------------
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why a private network cannot be made here, or None when it can."""
+        if not sys.platform.startswith("linux"):
+            return "network namespaces need Linux"
+        if shutil.which("ip") is None:
+            return "the `ip` command (iproute2) is missing"
+        try:
+            PrivateNetwork.run(lambda network: None)
+        except OSError as error:
+            return f"no network namespace: {error}"
+        return None
+
+    @classmethod
+    def run(cls, scenario: Callable[["PrivateNetwork"], T], timeout: float = 300) -> T:
+        """`scenario(network)` in a new thread inside a new namespace; its result or its error."""
+        network, outcome = cls(), {}
+
+        def inside() -> None:
+            try:
+                network._enter()
+                outcome["result"] = scenario(network)
+            except BaseException as error:  # noqa: BLE001  (handed to the caller)
+                outcome["error"] = error
+
+        thread = threading.Thread(target=inside, name="private-network", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError(f"the scenario in the private network ran over {timeout} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    def _enter(self) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"unshare(CLONE_NEWNET): {os.strerror(errno)}")
+        self.namespace = os.readlink("/proc/thread-self/ns/net")
+        self._ip("link", "set", "lo", "up")
+        # Rules are read in order and "lookup local" (preference 0) would answer loopback
+        # packets first: move it after the place of the partition's rules.
+        self._ip("rule", "add", "pref", str(_LOCAL_RULE_PREF), "lookup", "local")
+        self._ip("rule", "del", "pref", "0")
+
+    def _ip(self, *args: str) -> None:
+        if not self.namespace or os.readlink("/proc/thread-self/ns/net") != self.namespace:
+            raise RuntimeError("not inside the private network: refusing to change a network")
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    # --- the partition ----------------------------------------------------------------------
+    def partition(self, proxy: TcpProxy) -> list[int]:
+        """Cut the proxy's clients off: packets of open connections dropped, new connections
+        accepted and never answered. The client ports partitioned."""
+        proxy.blackhole()
+        ports = proxy.client_ports()
+        for port in ports:
+            for direction in ("sport", "dport"):
+                self._ip("rule", "add", "pref", str(_DROP_RULE_PREF), "ipproto", "tcp",
+                         direction, str(port), "blackhole")
+        self._dropped.setdefault(proxy.port, []).extend(ports)
+        return ports
+
+    def heal(self, proxy: TcpProxy) -> None:
+        """Packets flow again; the partitioned connections are cut (their clients gave up)."""
+        for port in self._dropped.pop(proxy.port, []):
+            for direction in ("sport", "dport"):
+                self._ip("rule", "del", "pref", str(_DROP_RULE_PREF), "ipproto", "tcp",
+                         direction, str(port), "blackhole")
+        proxy.forward()

@@ -7,9 +7,10 @@ Outages (measured by `bench/fault_drills.py`, tested in `tests/faults/`): connec
 pinged before use (`pool_pre_ping`), so a PostgreSQL restart or `pg_terminate_backend` costs
 only the requests in flight; on PostgreSQL a connect timeout of DB_CONNECT_TIMEOUT seconds
 (unless the URL sets `connect_timeout`) makes an unreachable server a 503 within seconds
-instead of a worker hung on connect; the rate-limit storage and the job queue give up on an
-unreachable Redis after a second or two (then limits count in memory, per process, and jobs
-run inline).
+instead of a worker hung on connect, and a connection that stops answering (a network
+partition) is dropped by the kernel after DB_STALL_TIMEOUT seconds (`PG_CONNECT_ARGS`); the
+rate-limit storage and the job queue give up on an unreachable Redis after a second or two
+(then limits count in memory, per process, and jobs run inline).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -38,14 +40,40 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 
 DB_CONNECT_TIMEOUT = 3  # seconds; libpq's minimum is 2
+DB_STALL_TIMEOUT = 4  # seconds without an acknowledgement before a connection is dropped
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}  # seconds
+
+# libpq's parameters for PostgreSQL URLs (a parameter the URL sets wins):
+# - connect_timeout: an unreachable server is a 503 after DB_CONNECT_TIMEOUT s;
+# - tcp_user_timeout: sent data (a pre-ping, a query) not acknowledged for DB_STALL_TIMEOUT s
+#   ends the connection: a network partition is a 503, not a worker held until gunicorn's timeout;
+# - keepalives after 2 s of silence, one a second: a connection waiting for an answer (a query in
+#   flight) or idle in the pool is dropped once DB_STALL_TIMEOUT s pass without any
+#   acknowledgement (tcp_user_timeout ends the probes; without it, on other systems, 2 + 3 × 1 s).
+# A server that works on a long query (an export, an allocation run) still acknowledges the
+# probes, so no statement, however long, is cut: these limits are about silence, not about time,
+# and the same for pages and for CLI commands and jobs. A server whose host still acknowledges
+# packets but which never answers (a frozen PostgreSQL) is not detected by them.
+PG_CONNECT_ARGS = {
+    "connect_timeout": DB_CONNECT_TIMEOUT,
+    "tcp_user_timeout": DB_STALL_TIMEOUT * 1000,  # milliseconds
+    "keepalives": 1,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+}
 
 
 def engine_options(database_url: str) -> dict:
-    """SQLAlchemy engine options for the URL: pre-ping always; a connect timeout on PostgreSQL."""
+    """SQLAlchemy engine options for the URL: pre-ping always; on PostgreSQL, libpq's connect
+    timeout and the limits on a stalled connection (PG_CONNECT_ARGS) the URL does not set."""
     options: dict = {"pool_pre_ping": True}
-    if database_url.startswith("postgresql") and "connect_timeout=" not in database_url:
-        options["connect_args"] = {"connect_timeout": DB_CONNECT_TIMEOUT}
+    if database_url.startswith("postgresql"):
+        given = make_url(database_url).query
+        connect_args = {name: value for name, value in PG_CONNECT_ARGS.items()
+                        if name not in given}
+        if connect_args:
+            options["connect_args"] = connect_args
     return options
 
 

@@ -15,7 +15,7 @@ import pytest
 from bench.tcp_proxy import TcpProxy
 from services.accounts.models import User
 from services.accounts.sessions import issue_token
-from services.config import DB_CONNECT_TIMEOUT, engine_options
+from services.config import DB_CONNECT_TIMEOUT, PG_CONNECT_ARGS, engine_options
 from services.extensions import db
 from tests.conftest import build_app, login
 from tests.factories import make_user
@@ -46,11 +46,16 @@ def _assert_unavailable(response, *, api: bool) -> None:
         assert response.mimetype == "text/html"
 
 
-def test_engine_options_time_out_connects_on_postgresql_only():
+def test_engine_options_time_out_connects_and_stalls_on_postgresql_only():
     assert engine_options("sqlite:///instance/anju.db") == {"pool_pre_ping": True}
     pg = engine_options("postgresql+psycopg://anju@db:5432/anju")
-    assert pg == {"pool_pre_ping": True, "connect_args": {"connect_timeout": DB_CONNECT_TIMEOUT}}
-    assert "connect_args" not in engine_options("postgresql+psycopg://a@db/anju?connect_timeout=9")
+    assert pg == {"pool_pre_ping": True, "connect_args": PG_CONNECT_ARGS}
+    assert PG_CONNECT_ARGS["connect_timeout"] == DB_CONNECT_TIMEOUT
+    assert {"tcp_user_timeout", "keepalives", "keepalives_idle"} <= set(PG_CONNECT_ARGS)
+    own = engine_options("postgresql+psycopg://a@db/anju?connect_timeout=9&keepalives_idle=30")
+    assert "connect_timeout" not in own["connect_args"]  # what the URL sets wins
+    assert "keepalives_idle" not in own["connect_args"]
+    assert own["connect_args"]["tcp_user_timeout"] == PG_CONNECT_ARGS["tcp_user_timeout"]
 
 
 def test_closed_port_answers_503_at_once(tmp_path, caplog):
