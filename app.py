@@ -59,7 +59,7 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from services.accounts import sessions
-    from services.core import i18n, locale, storable
+    from services.core import i18n, locale, static_urls, storable
 
     extensions.db.init_app(app)
     storable.install()
@@ -67,6 +67,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.csrf.init_app(app)
     extensions.babel.init_app(app, locale_selector=locale.select_locale)
     i18n.install(app)
+    static_urls.install(app)
     extensions.limiter.init_app(app)
     production = app.config["PRODUCTION"]
     extensions.talisman.init_app(
