@@ -19,8 +19,11 @@ c. `pg_terminate_backend` of every connection of the app, eight times, under a m
    and requests after it (those must be none).
 d. PostgreSQL unreachable, through `bench/tcp_proxy.py` in front of 127.0.0.1:5432 (the shared
    server is never stopped): refused (server down), black hole with connections reset (host
-   gone), black hole with connections silently stalled (network partition). Measured: time to
-   503 for /healthz, a signed-in page and the API, whether workers hang, time to recover.
+   gone), black hole with connections silently stalled (a frozen server whose host still
+   acknowledges every packet), and a real network partition: gunicorn in a network namespace
+   of its own (`PrivateNetwork`, Linux as root), where the packets of its open connections are
+   dropped. Measured: time to 503 for /healthz, a signed-in page and the API, whether workers
+   hang, time to recover.
 e. Redis unreachable (closed port, then a black hole): pages, health, sign-in and its rate
    limit (in memory, per process), a job; and what the log says.
 f. a job that fails on its first attempt (an exception, then a SIGKILL of the RQ work-horse) is
@@ -67,7 +70,7 @@ os.environ.setdefault("ANJU_ENV", "testing")  # this process only sets up and co
 from sqlalchemy import String, cast, func, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench.tcp_proxy import TcpProxy  # noqa: E402
+from bench.tcp_proxy import PrivateNetwork, TcpProxy  # noqa: E402
 from services.accounts.sessions import issue_token  # noqa: E402
 from services.config import engine_options  # noqa: E402
 from services.extensions import db  # noqa: E402
@@ -740,57 +743,101 @@ def drill_database_unreachable(lab: Lab) -> None:
     print("d. PostgreSQL unreachable (proxy)", flush=True)
     with lab.app.app_context():
         worker = make_user("worker")
-        username, token = worker.username, issue_token(worker)[0]
+        person = (worker.username, issue_token(worker)[0])
         db.session.remove()
     target = urlsplit(lab.database_url)
     proxy = TcpProxy(target.port or 5432, target.hostname or "127.0.0.1").start()
-    proxied = lab.database_url.replace(target.netloc, f"{target.username}@127.0.0.1:{proxy.port}"
-                                       if target.username else f"127.0.0.1:{proxy.port}")
-    server = lab.gunicorn("pgdown", database_url=proxied, timeout=30)  # production's timeout
+    server = lab.gunicorn("pgdown", database_url=_through(lab.database_url, proxy),
+                          timeout=30)  # production's timeout
     try:
-        browser = Browser(server.port, username)
-        bearer = {"Authorization": f"Bearer {token}"}
-        one_each = [("/healthz", {}), ("/", browser.header()), ("/api/v1/me", bearer),
-                    ("/", browser.header())]
-        nine = [("/healthz", {}), ("/", browser.header()), ("/api/v1/me", bearer)] * 3
-
         for label, cut in (("refused (server down)", proxy.refuse),
                            ("black hole, connections reset (host gone)",
                             lambda: (proxy.blackhole(), proxy.cut())),
-                           ("black hole, connections stalled (network partition)",
+                           ("frozen: connections stalled, its host still acknowledging",
                             proxy.blackhole)):
-            _burst(server.port, nine * 2, timeout=10)  # every worker holds a pooled connection
-            pids = set(server.worker_pids())
-            cut()
-            single = _burst(server.port, one_each, timeout=45)
-            queued = _burst(server.port, nine, timeout=45)
-            everything = single + queued
-            statuses = sorted({a.status for a in everything})
-            api_answers = [single[2]] + queued[2::3]
-            json_ok = all(a.json().get("error", {}).get("code") == "unavailable"
-                          for a in api_answers)
-            pages_and_api = single[1:] + [a for i, a in enumerate(queued) if i % 3]
-            retry_after = all(a.headers.get("Retry-After") for a in pages_and_api
-                              if a.status == 503)
-            restarted = len(pids - set(server.worker_pids()))
-            proxy.forward()
-            back = wait_until_ok(server.port, "/api/v1/me", headers=bearer, limit=60)
-            worst_single = max(a.seconds for a in single)
-            ok = (statuses == [503] and worst_single <= 5 and restarted == 0 and back <= 5
-                  and json_ok and retry_after)
-            report(f"d. PostgreSQL {label}",
-                   "through the proxy, 4 workers (gunicorn timeout 30 s as in production): 4 "
-                   "requests at once (/healthz, signed-in page, GET /api/v1/me, page), then 9",
-                   f"statuses {statuses}; answered in: 4 at once "
-                   f"{seconds([a.seconds for a in single])}, "
-                   f"9 at once {seconds([a.seconds for a in queued])}; workers killed by the "
-                   f"gunicorn timeout: {restarted}; API body "
-                   f"{'`unavailable`' if json_ok else 'not `unavailable`'}, pages' Retry-After "
-                   f"{'set' if retry_after else 'missing'}; 200 again {back:.2f} s after the "
-                   f"proxy came back", ok)
+            _unreachable(server, person, label, cut, proxy.forward, limit=5)
     finally:
         server.stop()
         proxy.stop()
+    _partition(lab, person)
+
+
+def _through(database_url: str, proxy: TcpProxy) -> str:
+    target = urlsplit(database_url)
+    return database_url.replace(target.netloc, f"{target.username}@127.0.0.1:{proxy.port}"
+                                if target.username else f"127.0.0.1:{proxy.port}")
+
+
+def _partition(lab: Lab, person: tuple[str, str]) -> None:
+    """A real network partition: gunicorn in a network namespace of its own, where the packets
+    of its open connections to the proxy are dropped (nothing answered, nothing acknowledged);
+    the proxy reaches PostgreSQL by its Unix socket."""
+    from services.config import DB_CONNECT_TIMEOUT, DB_STALL_TIMEOUT
+
+    label = "network partition (packets dropped)"
+    reason = PrivateNetwork.unavailable()
+    port = urlsplit(lab.database_url).port or 5432
+    folder = lab.sql("SHOW unix_socket_directories").split(",")[0].strip()
+    socket_path = Path(folder) / f".s.PGSQL.{port}"
+    if reason is None and not socket_path.exists():
+        reason = f"no Unix socket {socket_path}"
+    if reason:
+        report(f"d. PostgreSQL {label}", "not run", reason, False)
+        return
+
+    def scenario(network: PrivateNetwork) -> None:
+        proxy = TcpProxy(port, unix_socket=str(socket_path)).start()
+        server = lab.gunicorn("pgpartition", database_url=_through(lab.database_url, proxy),
+                              timeout=30)
+        try:
+            _unreachable(server, person, label, lambda: network.partition(proxy),
+                         lambda: network.heal(proxy),
+                         limit=DB_STALL_TIMEOUT + DB_CONNECT_TIMEOUT + 1,
+                         done="in a network namespace of its own, ")
+        finally:
+            server.stop()
+            proxy.stop()
+
+    PrivateNetwork.run(scenario, timeout=600)
+
+
+def _unreachable(server, person: tuple[str, str], label: str, cut, restore, *, limit: float,
+                 done: str = "") -> None:
+    """Cut the database off `server` with `cut()`, measure, `restore()` it, measure again."""
+    username, token = person
+    browser = Browser(server.port, username)
+    bearer = {"Authorization": f"Bearer {token}"}
+    one_each = [("/healthz", {}), ("/", browser.header()), ("/api/v1/me", bearer),
+                ("/", browser.header())]
+    nine = [("/healthz", {}), ("/", browser.header()), ("/api/v1/me", bearer)] * 3
+
+    _burst(server.port, nine * 2, timeout=10)  # every worker holds a pooled connection
+    pids = set(server.worker_pids())
+    cut()
+    single = _burst(server.port, one_each, timeout=45)
+    queued = _burst(server.port, nine, timeout=45)
+    everything = single + queued
+    statuses = sorted({a.status for a in everything})
+    api_answers = [single[2]] + queued[2::3]
+    json_ok = all(a.json().get("error", {}).get("code") == "unavailable" for a in api_answers)
+    pages_and_api = single[1:] + [a for i, a in enumerate(queued) if i % 3]
+    retry_after = all(a.headers.get("Retry-After") for a in pages_and_api if a.status == 503)
+    restarted = len(pids - set(server.worker_pids()))
+    restore()
+    back = wait_until_ok(server.port, "/api/v1/me", headers=bearer, limit=60)
+    worst_single = max(a.seconds for a in single)
+    ok = (statuses == [503] and worst_single <= limit and restarted == 0 and back <= 5
+          and json_ok and retry_after)
+    report(f"d. PostgreSQL {label}",
+           f"through the proxy, {done}4 workers (gunicorn timeout 30 s as in production): 4 "
+           "requests at once (/healthz, signed-in page, GET /api/v1/me, page), then 9",
+           f"statuses {statuses}; answered in: 4 at once "
+           f"{seconds([a.seconds for a in single])}, "
+           f"9 at once {seconds([a.seconds for a in queued])}; workers killed by the "
+           f"gunicorn timeout: {restarted}; API body "
+           f"{'`unavailable`' if json_ok else 'not `unavailable`'}, pages' Retry-After "
+           f"{'set' if retry_after else 'missing'}; 200 again {back:.2f} s after the "
+           f"database came back", ok)
 
 
 # --- e. Redis unreachable ------------------------------------------------------------------
