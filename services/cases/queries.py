@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import has_request_context, request
-from sqlalchemy import case as when, func, or_, select, text
+from sqlalchemy import bindparam, case as when, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from services.accounts.models import Organisation, User
@@ -117,6 +117,16 @@ def _count(where: list) -> int:
     return db.session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
 
 
+def list_cache(user: User, *, view: str, filters: CaseFilters, page_no: int,
+               size: int) -> tuple[str, tuple[str, ...]]:
+    """The cache key of one page of an agency list, and the namespaces it depends on: shared by
+    the agency's staff, except "mine" (one caseworker's own)."""
+    agency = agency_of(user)
+    owner = user.id if view == "mine" else None
+    return (f"cases:list:{agency}:{view}:{owner}:{page_no}:{size}:{filters.key()}",
+            (agency_namespace(agency), STAFF_NAMES))
+
+
 def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
                  per_page: Any = 20) -> Page:
     """A caseworker's or supervisor's list: their own open cases, the agency's unassigned queue,
@@ -125,8 +135,6 @@ def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
     Cached per agency (and per caseworker for "mine") until a case of the agency changes."""
     agency = agency_of(user)
     page_no, size = _page_numbers(page, per_page)
-    owner = user.id if view == "mine" else None
-    key = f"cases:list:{agency}:{view}:{owner}:{page_no}:{size}:{filters.key()}"
 
     def compute() -> tuple[tuple[CaseRow, ...], int]:
         where = [Case.lead_agency == agency, _DONE if view == "done" else _OPEN]
@@ -142,8 +150,22 @@ def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
         order = (Case.updated_at.desc(),) if view == "done" else (Case.resolve_due_at, Case.id)
         return _rows(where, order, page_no=page_no, size=size), total
 
-    items, total = cache.cached(key, compute, depends_on=(agency_namespace(agency), STAFF_NAMES))
+    key, namespaces = list_cache(user, view=view, filters=filters, page_no=page_no, size=size)
+    items, total = cache.cached(key, compute, depends_on=namespaces)
     return Page(items=list(items), page=page_no, per_page=size, total=total)
+
+
+# Built once (its parameters bound at each run): the statement is the same for everyone.
+_HEADER = select(
+    func.coalesce(func.sum(when((Case.owner_id == bindparam("user_id"), 1), else_=0)), 0),
+    func.coalesce(func.sum(when((Case.owner_id.is_(None), 1), else_=0)), 0),
+    func.count(),
+    select(func.count(Handoff.id)).where(
+        Handoff.to_agency == bindparam("agency"), Handoff.status.in_(LIVE_HANDOFF),
+        Handoff.kind != HandoffKind.RETURN).scalar_subquery(),
+    select(CaseworkerAvailability.available)
+    .where(CaseworkerAvailability.user_id == bindparam("user_id")).scalar_subquery(),
+).select_from(Case).where(Case.lead_agency == bindparam("agency"), _OPEN)
 
 
 class QueueHeader(NamedTuple):
@@ -160,7 +182,8 @@ def queue_header(user: User) -> QueueHeader:
     """One statement: the agency's open cases counted from the partial index of open cases (an
     index-only scan), the live handoffs to the agency and the user's availability. Cached per
     caseworker until a case of the agency or their availability changes; remembered for the
-    rest of the request."""
+    rest of the request. It also depends on the lists' namespaces, so that reading it first
+    fetches every version the queue page needs in one round trip."""
     memo = request.environ if has_request_context() else {}
     remembered = memo.get("anju.case_header")
     if remembered is not None and remembered[0] == user.id:
@@ -168,23 +191,18 @@ def queue_header(user: User) -> QueueHeader:
     agency = agency_of(user)
 
     def compute() -> QueueHeader:
-        tasks = (select(func.count(Handoff.id)).where(
-            Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
-            Handoff.kind != HandoffKind.RETURN).scalar_subquery())
-        available = (select(CaseworkerAvailability.available)
-                     .where(CaseworkerAvailability.user_id == user.id).scalar_subquery())
-        row = db.session.execute(select(
-            func.coalesce(func.sum(when((Case.owner_id == user.id, 1), else_=0)), 0),
-            func.coalesce(func.sum(when((Case.owner_id.is_(None), 1), else_=0)), 0),
-            func.count(), tasks, available,
-        ).select_from(Case).where(Case.lead_agency == agency, _OPEN)).one()
+        row = db.session.execute(_HEADER, {"agency": agency, "user_id": user.id}).one()
         return QueueHeader(int(row[0]), int(row[1]), int(row[2]), int(row[3] or 0),
                            row[4] is None or bool(row[4]))  # no availability row: available
 
     header = cache.cached(f"cases:header:{agency}:{user.id}", compute,
-                          depends_on=(agency_namespace(agency), staff_namespace(user.id)))
+                          depends_on=header_namespaces(user))
     memo["anju.case_header"] = (user.id, header)
     return header
+
+
+def header_namespaces(user: User) -> tuple[str, ...]:
+    return (agency_namespace(agency_of(user)), STAFF_NAMES, staff_namespace(user.id))
 
 
 def view_counts(user: User) -> dict[str, int]:

@@ -18,6 +18,22 @@ def _case_labels() -> dict:
     return {"case_labels": TemplateLabels}
 
 
+@cases_bp.app_template_global()
+def cached_fragment(spec, caller):
+    """`{% call cached_fragment(spec) %}…{% endcall %}`: the block rendered once per version of
+    the data it shows, per language and timezone. `spec` is `(key, namespaces)` from the view,
+    and the key must name everything the block shows; None renders the block every time (a
+    block with a CSRF token or anyone's personal data is never cached)."""
+    if spec is None:
+        return caller()
+    from services.core import cache
+    from services.core.i18n import current_locale, current_timezone
+
+    key, namespaces = spec
+    return cache.cached(f"{key}:html:{current_locale()}:{current_timezone()}", caller,
+                        depends_on=namespaces)
+
+
 @cases_bp.app_template_filter("agency")
 def _agency(code) -> str:
     """`codes|map('agency')`: an agency code as its name."""

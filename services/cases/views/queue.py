@@ -45,21 +45,34 @@ def queue():
                                page=queries.coordinator_cases(filters=filters, page=page_no))
     tab = request.args.get("view") if request.args.get("view") in TABS else (
         "mine" if user.role is Role.CASEWORKER else "open")
+    header = queries.queue_header(user)  # first: it fetches the versions of every cached part
+    list_cache = rows_cache = None
     if tab == "tasks":
         page = queries.agency_tasks(agency_of(user), page=page_no)
     else:
         page = queries.agency_cases(user, view=tab, filters=filters, page=page_no)
+        list_cache = queries.list_cache(user, view=tab, filters=filters, page_no=page.page,
+                                        size=page.per_page)
     reassign = None
     if user.role is Role.SUPERVISOR and tab != "tasks":
         reassign = ReassignForm(prefix="reassign")
         reassign.to_user.choices = _reassign_choices(user)
-    availability = None
+        # the list holds the reassignment form (a CSRF token): only its rows are kept
+        rows_cache, list_cache = (f"{list_cache[0]}:rows", list_cache[1]), None
+    availability = availability_cache = None
     if user.role is Role.CASEWORKER:
-        availability = AvailabilityForm(prefix="availability", data={
-            "available": "1" if queries.queue_header(user).available else "0"})
+        ticked = "1" if header.available else "0"
+        availability = AvailabilityForm(prefix="availability", data={"available": ticked})
+        availability_cache = (f"cases:availability-field:{ticked}", ())  # the same for everyone
+    # what the cached blocks show: the title, the menu (by role) and the tab counts; the filters,
+    # the rows and the pager of the list (all named by the list's key); the availability choice
+    top_cache = (f"cases:top:{agency_of(user)}:{user.id}:{user.role.value}:{tab}",
+                 queries.header_namespaces(user))
     return render_template("cases/queue.html", tab=tab, page=page, filters=filters,
                            counts=queries.view_counts(user), reassign=reassign,
-                           availability=availability, agency=agency_of(user), **labels)
+                           availability=availability, agency=agency_of(user), top_cache=top_cache,
+                           list_cache=list_cache, rows_cache=rows_cache,
+                           availability_cache=availability_cache, **labels)
 
 
 def _reassign_choices(user):
