@@ -272,3 +272,39 @@ def test_availability_shows_at_once(cached_app, world):
     assert _ticked(text_of(page, "/cases")) == "1"
     assert post(page, "/cases/availability", {"availability-available": "0"}).status_code == 302
     assert _ticked(text_of(page, "/cases")) == "0"
+
+
+def _badges(body: str) -> list[str]:
+    return re.findall(r'<span class="badge">(\d+)</span>', body)
+
+
+def test_the_cached_page_blocks_follow_changes_language_and_caseworker(cached_app, world):
+    hrss, hrss2 = world["hrss"]["cw"], world["hrss"]["cw2"]
+    lifecycle.set_availability(actor=hrss2, user=hrss2, available=False)
+    db.session.commit()
+    case = file_case(world["worker"], category="social_insurance")
+    first, second = client_for(cached_app, hrss), client_for(cached_app, hrss2)
+    assert _badges(text_of(first, "/cases")) == ["0", "1", "1", "0"]  # mine, queue, open, tasks
+    assert post(first, f"/cases/{case.id}/accept").status_code == 302
+    body = text_of(first, "/cases")
+    assert _badges(body) == ["1", "0", "1", "0"] and case.case_no in body
+    other = text_of(second, "/cases")  # the same tab of another caseworker: their own list
+    assert _badges(other) == ["0", "0", "1", "0"] and case.case_no not in other
+
+    first.set_cookie("lang", "en")
+    english = text_of(first, "/cases")
+    assert "My cases" in english and "Social or medical insurance" in english
+    first.set_cookie("lang", "zh_CN")
+    assert "My cases" not in text_of(first, "/cases")
+
+
+def test_the_workers_home_panel_follows_their_requests(cached_app, world):
+    worker, hrss = world["worker"], world["hrss"]["cw"]
+    home = client_for(cached_app, worker)
+    assert "YC-" not in text_of(home, "/")
+    case = file_case(worker, category="social_insurance")
+    assert f"{case.case_no} · 社保或医保 · 已收到" in text_of(home, "/")
+    assert case.case_no in text_of(home, "/aid")
+    assert not any("FROM cases" in s for s in statements_of(lambda: home.get("/aid")))
+    assert post(client_for(cached_app, hrss), f"/cases/{case.id}/accept").status_code == 302
+    assert f"{case.case_no} · 社保或医保 · 已受理" in text_of(home, "/")
