@@ -12,12 +12,12 @@ from services.core.access import Role, roles_required
 from services.core.errors import NotFound
 from services.core.i18n import gettext as _
 from services.dorms import queries
-from services.dorms.access import application_or_404, managed_bed_or_404, own_offer_or_404
+from services.dorms.access import managed_bed_or_404, own_offer_or_404, visible_application_or_404
 from services.dorms.explain import reason_text
 from services.dorms.models import DormApplication
 from services.dorms.operations import applications as ops
 from services.dorms.operations import offers
-from services.dorms.operations.inventory import compliant_capacity, park_by_id, policy_for
+from services.dorms.operations.inventory import park_by_id
 from services.extensions import db
 
 
@@ -72,16 +72,15 @@ class RoomsQuerySchema(PageQuerySchema):
     building = fields.String(load_default="", validate=validate.Length(max=20))
 
 
-def _application_body(app: DormApplication) -> dict:
-    stay = queries.stay_for_application(app.id)
+def _application_body(app: queries.ApplicationRead) -> dict:
     offer = None
-    if stay is not None:
-        offer = {"id": stay.id, "bed": f"{stay.bed.room.label}-{stay.bed.label}",
-                 "status": stay.status.value, "rent_fen": stay.bed.room.rent_fen,
-                 "expires_at": stay.offer_expires_at.isoformat() if stay.offer_expires_at else None}
-    return {"id": app.id, "status": app.status.value, "queue_position": ops.queue_position(app),
-            "points": app.points, "points_breakdown": app.points_breakdown, "offer": offer,
-            "reason": reason_text(app, stay.bed.room.label if stay else None)}
+    if app.stay_id is not None:
+        offer = {"id": app.stay_id, "bed": app.bed_label, "status": app.stay_status.value,
+                 "rent_fen": app.rent_fen,
+                 "expires_at": app.offer_expires_at.isoformat() if app.offer_expires_at else None}
+    return {"id": app.id, "status": app.status.value, "queue_position": app.queue_position,
+            "points": app.points, "points_breakdown": list(app.points_breakdown), "offer": offer,
+            "reason": reason_text(app, app.room_label)}
 
 
 @api_bp.route("/dorm-applications", methods=["POST"])
@@ -106,7 +105,7 @@ def create_application():
 @documented(summary="An application with its queue position, points and offer", tag="dorms",
             response=ApplicationOutSchema)
 def get_application(application_id: int):
-    return _application_body(application_or_404(application_id))
+    return _application_body(visible_application_or_404(queries.application_read(application_id)))
 
 
 @api_bp.route("/dorm-offers/<int:offer_id>/accept", methods=["POST"])
@@ -136,17 +135,14 @@ def park_rooms(park_id: int):
         raise NotFound(_("Not found."))
     park_by_id(park_id)
     args = load_query(RoomsQuerySchema)
-    page, holds = queries.rooms_page(park_id=park_id, building=args["building"],
-                                     vacant=bool(args["vacant"]), page=args["page"],
-                                     per_page=args["per_page"])
-    policy = policy_for(park_id)
-    items = [{"id": r.id, "label": r.label, "building": r.building.code, "number": r.number,
-              "gender": r.gender.value, "kind": r.kind.value, "capacity": r.capacity,
-              "compliant_capacity": compliant_capacity(r, policy), "smoking": r.smoking,
-              "rent_fen": r.rent_fen, "status": r.status.value,
-              "reserved_for": r.reserved_for.code if r.reserved_for else None,
-              "beds": [{"id": b.id, "label": b.label,
-                        "status": holds[b.id].status.value if b.id in holds else "vacant"}
+    page = queries.rooms_page(park_id=park_id, building=args["building"],
+                              vacant=bool(args["vacant"]), page=args["page"],
+                              per_page=args["per_page"])
+    items = [{"id": r.id, "label": r.label, "building": r.building, "number": r.number,
+              "gender": r.gender, "kind": r.kind, "capacity": r.capacity,
+              "compliant_capacity": r.compliant_capacity, "smoking": r.smoking,
+              "rent_fen": r.rent_fen, "status": r.status, "reserved_for": r.reserved_for_code,
+              "beds": [{"id": b.id, "label": b.label, "status": b.stay_status or "vacant"}
                        for b in r.beds]} for r in page.items]
     return page_body(page, items)
 

@@ -22,6 +22,11 @@ def application_or_404(application_id: int) -> DormApplication:
     return visible_or_404(app, lambda a: a.worker_id == current_user.id or _sees_park(a.park_id))
 
 
+def visible_application_or_404(app):
+    """An application read (plain row) the signed-in worker or park manager may see."""
+    return visible_or_404(app, lambda a: a.worker_id == current_user.id or _sees_park(a.park_id))
+
+
 def own_offer_or_404(stay_id: int) -> Stay:
     stay = db.session.get(Stay, stay_id)
     return visible_or_404(stay, lambda s: s.worker_id == current_user.id)

@@ -33,19 +33,21 @@ def reason_text(application, room_label: str | None = None) -> str | None:
     if code == "outranked" and detail.get("cutoff_points") is not None:
         return _("Outranked: the last applicant placed in a room you could take had %(cut)s "
                  "points; you have %(mine)s.", cut=detail["cutoff_points"], mine=application.points)
-    texts = {
-        "outranked": _("Outranked: the rooms you could take went to applicants with more points."),
-        "no_feasible_room": _("No room in this park matches your application now."),
-        "no_room_within_rent": _("No room within your maximum rent."),
-        "no_accessible_room": _("No accessible room is available."),
-        "no_room_for_gender": _("No room for your gender has space."),
-        "no_room_for_shift": _("No room with space has people on your shift."),
-        "couple_shifts_differ": _("You and your spouse work different shifts; couple rooms need one shift."),
-        "no_non_smoking_room": _("No non-smoking room has space."),
-        "reserved_for_other_employers": _("The rooms with space are reserved for other companies."),
-        "no_free_bed": _("There are no free beds in this park now."),
-        "no_couple_room": _("No couple room is free."),
-        "waiting_for_partner": _("Waiting for your spouse's application."),
-        "offer_expired": _("Your last offer expired without an answer."),
-    }
-    return texts.get(code, _("Not placed in the last run (%(code)s).", code=code))
+    return str(_REASONS.get(code) or _("Not placed in the last run (%(code)s).", code=code))
+
+
+_REASONS = {  # translated when shown, one at a time
+    "outranked": _l("Outranked: the rooms you could take went to applicants with more points."),
+    "no_feasible_room": _l("No room in this park matches your application now."),
+    "no_room_within_rent": _l("No room within your maximum rent."),
+    "no_accessible_room": _l("No accessible room is available."),
+    "no_room_for_gender": _l("No room for your gender has space."),
+    "no_room_for_shift": _l("No room with space has people on your shift."),
+    "couple_shifts_differ": _l("You and your spouse work different shifts; couple rooms need one shift."),
+    "no_non_smoking_room": _l("No non-smoking room has space."),
+    "reserved_for_other_employers": _l("The rooms with space are reserved for other companies."),
+    "no_free_bed": _l("There are no free beds in this park now."),
+    "no_couple_room": _l("No couple room is free."),
+    "waiting_for_partner": _l("Waiting for your spouse's application."),
+    "offer_expired": _l("Your last offer expired without an answer."),
+}

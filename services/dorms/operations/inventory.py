@@ -1,7 +1,6 @@
 """Inventory: park policy, import of buildings/rooms/beds (idempotent upsert), room status."""
 from __future__ import annotations
 
-import math
 import string
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +16,8 @@ from services.dorms.inventory_file import RoomRow
 from services.dorms.models import (HOLDING_STAY, Bed, Building, DormPolicy, Room, RoomGender,
                                    RoomKind, RoomStatus, Stay)
 from services.dorms.points import DEFAULT_WEIGHTS
+from services.dorms.standard import (DEFAULT_MAX_BEDS_PER_ROOM, DEFAULT_MIN_AREA_PER_PERSON,
+                                     compliant_beds)
 from services.extensions import db
 
 BED_LABELS = string.ascii_uppercase
@@ -32,7 +33,8 @@ def park_by_id(park_id: int) -> Organisation:
 
 
 def _default_policy(park_id: int) -> DormPolicy:
-    return DormPolicy(park_id=park_id, min_area_per_person=Decimal(4), max_beds_per_room=8,
+    return DormPolicy(park_id=park_id, min_area_per_person=DEFAULT_MIN_AREA_PER_PERSON,
+                      max_beds_per_room=DEFAULT_MAX_BEDS_PER_ROOM,
                       offer_hours=48, mix_shifts=False, admits_gig_workers=True,
                       weights=dict(DEFAULT_WEIGHTS))
 
@@ -54,8 +56,9 @@ def ensure_policy(park_id: int) -> DormPolicy:
 
 def compliant_capacity(room: Room, policy: DormPolicy) -> int:
     """Beds the room may hold under the dormitory standard (area per person, beds per room)."""
-    by_area = math.floor(Decimal(room.area_m2) / Decimal(policy.min_area_per_person))
-    return max(0, min(room.capacity, by_area, policy.max_beds_per_room))
+    return compliant_beds(area_m2=room.area_m2, capacity=room.capacity,
+                          min_area_per_person=policy.min_area_per_person,
+                          max_beds_per_room=policy.max_beds_per_room)
 
 
 def update_policy(*, actor_id: int, park_id: int, min_area_per_person: Decimal,

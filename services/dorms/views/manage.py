@@ -5,17 +5,20 @@ import secrets
 from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from services.core.i18n import current_locale
 from services.core.i18n import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from services.accounts.models import Organisation, OrgKind
-from services.core import jobs
+from services.core import cache, jobs
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError, NotFound
 from services.core.panels import register_panel
 from services.core.web import show_errors
-from services.dorms import queries
+from services.dorms import caching, queries
 from services.dorms.access import managed_bed_or_404, managed_park_id, managed_room_or_404
 from services.dorms.explain import status_label
 from services.dorms.forms import (AssignForm, ConfirmImportForm, ImportForm, PolicyForm,
@@ -48,13 +51,36 @@ def manage():
 @roles_required(MANAGER)
 def rooms():
     park_id = managed_park_id()
-    page, holds = queries.rooms_page(park_id=park_id, building=request.args.get("building", ""),
-                                     vacant=request.args.get("vacant") == "1",
-                                     page=request.args.get("page", 1), per_page=ROOMS_PER_PAGE)
-    policy = inventory.policy_for(park_id)
-    compliant = {room.id: inventory.compliant_capacity(room, policy) for room in page.items}
-    return render_template("dorms/rooms.html", page=page, holds=holds, compliant=compliant,
-                           buildings=queries.buildings(park_id), status_form=RoomStatusForm())
+    page = queries.rooms_page(park_id=park_id, building=request.args.get("building", ""),
+                              vacant=request.args.get("vacant") == "1",
+                              page=request.args.get("page", 1), per_page=ROOMS_PER_PAGE)
+    return render_template("dorms/rooms.html", page=page, buildings=queries.buildings(park_id),
+                           sections=_room_sections(park_id, page, request.args))
+
+
+_CSRF_MARK = Markup("<csrf-token>")  # data containing it would be escaped: only ours is replaced
+_ID_MARK = 4_611_686_018_427_387_904  # 2**62: an id no route is asked for
+
+
+def _room_sections(park_id: int, page, args) -> Markup:
+    """The page's rooms as HTML, rendered once per park, filter, page and language while no
+    room, bed, stay or holder's name of the park changes; the session's CSRF token put in."""
+    key = (f"dorms:room-sections:{park_id}:{args.get('building', '').upper()[:20]}:"
+           f"{int(args.get('vacant') == '1')}:{page.page}:{page.per_page}:{current_locale()}:"
+           f"{request.script_root}")
+
+    def render() -> str:  # without the context processors: the page around it has run them
+        return current_app.jinja_env.get_template("dorms/_room_sections.html").render(
+            rooms=page.items, csrf=_CSRF_MARK, assign_url=_url_pattern("dorms.assign", "bed_id"),
+            status_url=_url_pattern("dorms.room_status", "room_id"))
+
+    html = cache.cached(key, render, depends_on=caching.park_namespaces(park_id))
+    return Markup(html.replace(_CSRF_MARK, escape(generate_csrf())))
+
+
+def _url_pattern(endpoint: str, id_name: str) -> str:
+    """The endpoint's URL with `{}` where the id goes, built once for a page's many links."""
+    return url_for(endpoint, **{id_name: _ID_MARK}).replace(str(_ID_MARK), "{}")
 
 
 @dorms_bp.route("/manage/rooms/<int:room_id>/status", methods=["POST"])
