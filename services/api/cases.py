@@ -239,7 +239,7 @@ def case_state(case: Case) -> dict:
             "lead_agency": case.lead_agency, "owner": _owner_name(case)}
 
 
-def handoff_body(handoff: Handoff) -> dict:
+def handoff_body(handoff: Handoff | queries.HandoffRow) -> dict:
     return {"id": handoff.id, "case_id": handoff.case_id, "kind": handoff.kind.value,
             "status": handoff.status.value, "from_agency": handoff.from_agency,
             "to_agency": handoff.to_agency, "reason": handoff.reason,
@@ -320,7 +320,7 @@ def get_case(case_id: int):
 def list_handoffs():
     args = load_query(PageQuerySchema)
     page = queries.agency_tasks(agency_of(me()), page=args["page"], per_page=args["per_page"])
-    return page_body(page, [handoff_body(h) | {"case_no": h.case.case_no} for h in page.items])
+    return page_body(page, [handoff_body(h) | {"case_no": h.case_no} for h in page.items])
 
 
 # --- acting on a case ----------------------------------------------------------------------

@@ -18,11 +18,12 @@ from services.cases.freshness import (STAFF_NAMES, agency_namespace, staff_names
 from services.cases.models import (LIVE_HANDOFF, OPEN_CASE_SQL, OPEN_STATUSES, Case,
                                    CaseAgencySetting, CaseNote, CaseStatus,
                                    CaseworkerAvailability, DeadlineState, Escalation, Handoff,
-                                   HandoffKind, agency_of, can_view, visible_fields)
+                                   HandoffKind, HandoffStatus, agency_of, can_view,
+                                   visible_fields)
 from services.cases.routing import CATEGORIES
 from services.core import cache
 from services.core.access import Role
-from services.core.pagination import MAX_PER_PAGE, Page, paginate
+from services.core.pagination import MAX_PER_PAGE, Page
 from services.extensions import db
 
 VIEWS = ("mine", "queue", "open", "done")
@@ -212,13 +213,48 @@ def view_counts(user: User) -> dict[str, int]:
             "tasks": header.tasks}
 
 
+class HandoffRow(NamedTuple):
+    """A handoff in the agency's list, with its case's number (plain values, cached)."""
+
+    id: int
+    case_id: int
+    case_no: str
+    kind: HandoffKind
+    status: HandoffStatus
+    from_agency: str
+    to_agency: str
+    reason: str
+    reason_code: str | None
+    basis: str | None
+    outcome_note: str
+    due_at: datetime | None
+    created_at: datetime
+    answered_at: datetime | None
+    finished_at: datetime | None
+
+
+_HANDOFF_COLUMNS = (Handoff.id, Handoff.case_id, Case.case_no, Handoff.kind, Handoff.status,
+                    Handoff.from_agency, Handoff.to_agency, Handoff.reason, Handoff.reason_code,
+                    Handoff.basis, Handoff.outcome_note, Handoff.due_at, Handoff.created_at,
+                    Handoff.answered_at, Handoff.finished_at)
+
+
 def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:
-    """Handoffs waiting for the agency or being worked by it (transfers and co-handling)."""
-    query = (select(Handoff).where(Handoff.to_agency == agency,
-                                   Handoff.status.in_(LIVE_HANDOFF),
-                                   Handoff.kind != HandoffKind.RETURN)
-             .options(joinedload(Handoff.case)).order_by(Handoff.due_at, Handoff.id))
-    return paginate(query, page=page, per_page=per_page)
+    """Handoffs waiting for the agency or being worked by it (transfers and co-handling);
+    cached per agency until a handoff to or from it changes."""
+    page_no, size = _page_numbers(page, per_page)
+    where = (Handoff.to_agency == agency, Handoff.status.in_(LIVE_HANDOFF),
+             Handoff.kind != HandoffKind.RETURN)
+
+    def compute() -> tuple[tuple[HandoffRow, ...], int]:
+        query = (select(*_HANDOFF_COLUMNS).join(Case, Case.id == Handoff.case_id).where(*where)
+                 .order_by(Handoff.due_at, Handoff.id).limit(size).offset((page_no - 1) * size))
+        total = db.session.scalar(select(func.count(Handoff.id)).where(*where)) or 0
+        return tuple(HandoffRow._make(row) for row in db.session.execute(query)), total
+
+    items, total = cache.cached(f"cases:tasks:{agency}:{page_no}:{size}", compute,
+                                depends_on=(agency_namespace(agency),))
+    return Page(items=list(items), page=page_no, per_page=size, total=total)
 
 
 def coordinator_cases(*, filters: CaseFilters, page: Any = 1, per_page: Any = 20) -> Page:
