@@ -15,8 +15,7 @@ from services.api.docs import documented
 from services.api.io import load_body, load_query, page_body
 from services.api.schemas import id_field
 from services.bookings import operations, queries
-from services.bookings.models import (Booking, BookingStatus, Category, Eligibility, Mode, Slot,
-                                      as_utc)
+from services.bookings.models import Booking, BookingStatus, Category, Eligibility, Mode, Slot
 from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
 from services.extensions import db
 
@@ -117,11 +116,11 @@ class BookingSchema(Schema):
     check_in_url = fields.String(allow_none=True, metadata={"description": "what the QR holds"})
 
 
-def _slot_body(slot: Slot) -> dict:
-    return {"id": slot.id, "starts_at": as_utc(slot.starts_at).isoformat(),
-            "ends_at": as_utc(slot.ends_at).isoformat(), "capacity": slot.capacity,
+def _slot_body(slot: queries.SlotBrief) -> dict:
+    return {"id": slot.id, "starts_at": slot.starts_at.isoformat(),
+            "ends_at": slot.ends_at.isoformat(), "capacity": slot.capacity,
             "free_seats": slot.free_seats, "lottery": slot.is_lottery,
-            "draw_at": as_utc(slot.draw_at).isoformat() if slot.draw_at else None,
+            "draw_at": slot.draw_at.isoformat() if slot.draw_at else None,
             "lottery_seed": slot.lottery_seed}
 
 
@@ -139,16 +138,14 @@ def _booking_body(booking: Booking) -> dict:
             response=ServicePageSchema, query=ServiceQuerySchema)
 def list_services():
     args = load_query(ServiceQuerySchema)
-    page = queries.services_page(search=args["q"], category=args["category"],
-                                 free_only=args["free"], page=args["page"],
-                                 per_page=args["per_page"])
-    ids = [s.id for s in page.items]
-    slots, seats = queries.upcoming_slots(ids), queries.free_seats(ids)
+    page = queries.catalogue(search=args["q"], category=args["category"],
+                             free_only=args["free"], page=args["page"], per_page=args["per_page"])
     items = [{"id": s.id, "title": s.title, "description": s.description,
-              "category": s.category.value, "provider": {"id": s.provider.id, "name": s.provider.name},
+              "category": s.category.value,
+              "provider": {"id": s.provider.id, "name": s.provider.name},
               "location": s.location, "online": s.online, "mode": s.mode.value,
-              "free_seats": seats.get(s.id, 0),
-              "next_slots": [_slot_body(slot) for slot in slots.get(s.id, [])]}
+              "free_seats": s.free_seats,
+              "next_slots": [_slot_body(slot) for slot in s.next_slots]}
              for s in page.items]
     return page_body(page, items)
 

@@ -111,6 +111,16 @@ PENDING = (BookingStatus.BOOKED, BookingStatus.WAITLISTED, BookingStatus.REQUEST
 
 _closed_sql = "status NOT IN ('cancelled', 'expired', 'not_drawn')"
 
+# Read-cache namespaces (services.core.cache) of this domain's data; an operation that changes
+# what one covers touches it in the same transaction.
+CATALOGUE_NS = "bookings:catalogue"  # active services, their slots and seat counts
+SERVICES_NS = "bookings:services"  # what services are called (shown with a worker's bookings)
+
+
+def worker_bookings_ns(worker_id: int) -> str:
+    """One worker's bookings (the home panel, "you have booked this" on the service list)."""
+    return f"user:{worker_id}:bookings"
+
 
 class Service(db.Model):
     __tablename__ = "booking_services"

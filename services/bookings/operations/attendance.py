@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from services.accounts.models import User
 from services.bookings.models import Booking, BookingStatus, Service, Slot, Suspension, as_utc
 from services.bookings.operations.booking import active_suspension, normalise_code
-from services.bookings.operations.common import booking_snapshot, local, now_utc
+from services.bookings.operations.common import booking_snapshot, changed, local, now_utc
 from services.core.access import Role
 from services.core.audit import record
 from services.core.errors import InvalidState, NotFound
@@ -65,6 +65,7 @@ def check_in(*, actor: User, booking: Booking, now: datetime | None = None) -> B
         raise InvalidState(str(_l("Check-in is open from 2 hours before the slot starts until "
                                   "6 hours after it ends.")), code="check_in_closed")
     before = booking_snapshot(booking)
+    changed(workers=[booking.worker_id])
     booking.status, booking.attended_at, booking.checked_in_by = (BookingStatus.ATTENDED, now,
                                                                   actor.id)
     db.session.flush()
@@ -128,6 +129,7 @@ def mark_no_shows(*, now: datetime | None = None) -> list[Booking]:
         .where(Booking.status == BookingStatus.BOOKED, Slot.ends_at <= now - NO_SHOW_GRACE)
         .order_by(Booking.id)
     ))
+    changed(workers=[booking.worker_id for booking in missed])
     for booking in missed:
         before = booking_snapshot(booking)
         booking.status = BookingStatus.NO_SHOW

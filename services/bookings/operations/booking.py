@@ -1,11 +1,12 @@
 """Booking, cancelling and the waitlist.
 
 A seat is taken by one atomic conditional UPDATE of the slot's counter
-(`booked_count = booked_count + 1 WHERE booked_count < capacity`) followed by the INSERT of the
-booking, both in the caller's transaction: two requests for the last seat cannot both succeed,
-on SQLite (one writer at a time) or PostgreSQL (the UPDATE takes the row lock and re-checks the
-condition). The CHECK `booked_count <= capacity` and the partial unique index on live
-(slot, worker) pairs guarantee the rest even if a code path forgot a check.
+(`booked_count = booked_count + 1 WHERE booked_count < capacity`) in the same transaction as the
+INSERT of the booking (which comes first, so the slot's row lock is held briefly): two requests
+for the last seat cannot both succeed, on SQLite (one writer at a time) or PostgreSQL (the
+UPDATE takes the row lock and re-checks the condition). The CHECK `booked_count <= capacity`
+and the partial unique index on live (slot, worker) pairs guarantee the rest even if a code path
+forgot a check.
 """
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from services.core.i18n import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (DateTime, Integer, and_, bindparam, exists, func, null, select,
+                        update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.accounts.models import EmploymentForm, User
 from services.bookings.models import (CLOSED, PENDING, Booking, BookingStatus, Eligibility,
                                       Service, Slot, Suspension, as_utc)
-from services.bookings.operations.common import booking_snapshot, invalid, local, now_utc
+from services.bookings.operations.common import (booking_snapshot, changed, invalid, local,
+                                                 now_utc)
 from services.core import notify
 from services.core.access import Role
-from services.core.audit import record
+from services.core.audit import diff, record, utcnow
 from services.core.errors import Conflict, Forbidden, InvalidState
 from services.extensions import db
 
@@ -47,8 +53,14 @@ def normalise_code(raw: str) -> str:
 
 
 def _lock_worker(worker: User) -> None:
-    """Serialise one worker's bookings (PostgreSQL row lock; SQLite has one writer anyway)."""
-    db.session.execute(select(User.id).where(User.id == worker.id).with_for_update())
+    """Serialise one worker's bookings (PostgreSQL row lock; SQLite has one writer anyway).
+
+    FOR NO KEY UPDATE: it excludes the worker's other bookings as FOR UPDATE would, without
+    holding up rows elsewhere that merely refer to the worker (audit events, notifications).
+    """
+    users = User.__table__
+    db.session.execute(select(users.c.id).where(users.c.id == worker.id)
+                       .with_for_update(key_share=True))
 
 
 def _by_key(worker: User, key: str) -> Booking | None:
@@ -105,75 +117,116 @@ def _overlapping(worker: User, slot: Slot) -> Booking | None:
     )
 
 
-def _pending_count(worker: User, service: Service, now: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(Booking.id)).join(Slot, Booking.slot_id == Slot.id).where(
-            Booking.worker_id == worker.id, Booking.service_id == service.id,
-            Booking.status.in_(PENDING), Slot.ends_at > now)
-    ) or 0
+class _Facts(NamedTuple):
+    """What the booking rules ask of the database, read in one statement after the lock."""
+
+    earlier: int | None  # the booking the idempotency key made
+    suspended_until: datetime | None
+    live: bool  # a live booking of this slot
+    overlapping: bool  # a booked or requested slot at the same time
+    pending: int  # open bookings of the service for slots that have not ended
 
 
-def _check_rules(worker: User, slot: Slot, now: datetime) -> None:
+_facts_statements: dict[bool, object] = {}
+
+
+def _facts_statement(with_key: bool):
+    """Built once (per shape) with bound parameters, over the tables (not the mapped classes):
+    building it, or going through the ORM, costs more than running it."""
+    if with_key not in _facts_statements:
+        bookings, suspensions = Booking.__table__.c, Suspension.__table__.c
+        other = Slot.__table__.alias("other")
+        worker_id = bindparam("worker_id", type_=Integer)
+        slot_id = bindparam("slot_id", type_=Integer)
+        service_id = bindparam("service_id", type_=Integer)
+        moment = DateTime(timezone=True)
+        now = bindparam("now", type_=moment)
+        earlier = (select(bookings.id).where(bookings.worker_id == worker_id,
+                                             bookings.idempotency_key == bindparam("key"))
+                   .scalar_subquery() if with_key else null())
+        suspended_until = select(func.max(suspensions.until)).where(
+            suspensions.worker_id == worker_id, suspensions.service_id == service_id,
+            suspensions.until > now, suspensions.lifted_at.is_(None)).scalar_subquery()
+        live = exists().where(bookings.slot_id == slot_id, bookings.worker_id == worker_id,
+                              bookings.status.not_in(CLOSED))
+        overlapping = exists().where(
+            bookings.slot_id == other.c.id, bookings.worker_id == worker_id,
+            bookings.status.in_((BookingStatus.BOOKED, BookingStatus.REQUESTED)),
+            other.c.id != slot_id, other.c.starts_at < bindparam("ends_at", type_=moment),
+            other.c.ends_at > bindparam("starts_at", type_=moment))
+        pending = (select(func.count(bookings.id))
+                   .select_from(Booking.__table__.join(other, bookings.slot_id == other.c.id))
+                   .where(bookings.worker_id == worker_id, bookings.service_id == service_id,
+                          bookings.status.in_(PENDING), other.c.ends_at > now)
+                   .scalar_subquery())
+        _facts_statements[with_key] = select(earlier, suspended_until, live, overlapping, pending)
+    return _facts_statements[with_key]
+
+
+def _facts(worker: User, slot: Slot, key: str | None, now: datetime) -> _Facts:
+    params = {"worker_id": worker.id, "slot_id": slot.id, "service_id": slot.service_id,
+              "now": now, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
+    if key:
+        params["key"] = key
+    row = db.session.execute(_facts_statement(bool(key)), params).one()
+    return _Facts(row[0], as_utc(row[1]), bool(row[2]), bool(row[3]), int(row[4] or 0))
+
+
+def _check_rules(worker: User, slot: Slot, now: datetime, facts: _Facts) -> None:
     service = slot.service
     if worker.role is not Role.WORKER:
         raise Forbidden(str(_l("Only workers can book services.")))
     if not service.active:
         raise InvalidState(str(_l("This service is not taking bookings.")), code="booking_closed")
     _check_eligible(worker, service)
-    suspension = active_suspension(worker.id, service.id, now)
-    if suspension is not None:
+    if facts.suspended_until is not None:
+        until = local(facts.suspended_until).strftime("%Y-%m-%d")
         raise Forbidden(str(_l("After repeated no-shows you can book this service again from "
-                               "%(date)s.", date=local(suspension.until).strftime("%Y-%m-%d"))),
-                        code="suspended")
+                               "%(date)s.", date=until)), code="suspended")
     if now < as_utc(slot.opens_at):
         raise InvalidState(str(_l("Booking for this slot opens on %(date)s.",
                                   date=local(slot.opens_at).strftime("%Y-%m-%d %H:%M"))),
                            code="not_open")
     if now >= as_utc(slot.closes_at):
         raise InvalidState(str(_l("Booking for this slot has closed.")), code="booking_closed")
-    live = db.session.scalar(select(Booking.id).where(
-        Booking.slot_id == slot.id, Booking.worker_id == worker.id, Booking.status.not_in(CLOSED)))
-    if live:
+    if facts.live:
         raise Conflict(str(_l("You have already booked this slot.")), code="already_booked")
-    if _overlapping(worker, slot) is not None:
+    if facts.overlapping:
         raise Conflict(str(_l("You have another booking at this time.")), code="overlapping")
-    if _pending_count(worker, service, now) >= service.max_active_bookings:
+    if facts.pending >= service.max_active_bookings:
         raise Conflict(str(_l("You can hold at most %(n)s open bookings for this service.",
                               n=service.max_active_bookings)), code="limit_reached")
 
 
 def take_seat(slot_id: int) -> bool:
     """Atomically take one seat of the slot; False when it is full."""
-    result = db.session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.booked_count < Slot.capacity)
-        .values(booked_count=Slot.booked_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    _refresh_counter(slot_id)
-    return result.rowcount == 1
+    slots = Slot.__table__.c
+    taken = db.session.scalar(
+        update(Slot.__table__).where(slots.id == slot_id, slots.booked_count < slots.capacity)
+        .values(booked_count=slots.booked_count + 1).returning(slots.booked_count))
+    if taken is not None:
+        _loaded_counter(slot_id, taken)
+    return taken is not None
 
 
 def free_seat(slot_id: int) -> None:
-    db.session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.booked_count > 0)
-        .values(booked_count=Slot.booked_count - 1)
-        .execution_options(synchronize_session=False)
-    )
-    _refresh_counter(slot_id)
+    slots = Slot.__table__.c
+    left = db.session.scalar(
+        update(Slot.__table__).where(slots.id == slot_id, slots.booked_count > 0)
+        .values(booked_count=slots.booked_count - 1).returning(slots.booked_count))
+    if left is not None:
+        _loaded_counter(slot_id, left)
 
 
-def _refresh_counter(slot_id: int) -> None:
-    db.session.refresh(db.session.get(Slot, slot_id), attribute_names=["booked_count"])
+def _loaded_counter(slot_id: int, value: int) -> None:
+    """The loaded slot (if any) shows the counter the UPDATE left, without reading it again."""
+    slot = db.session.identity_map.get(db.session.identity_key(Slot, slot_id))
+    if slot is not None:
+        set_committed_value(slot, "booked_count", value)
 
 
-def _status_for(slot: Slot, now: datetime, join_waitlist: bool) -> BookingStatus:
-    if slot.is_lottery and slot.drawn_at is None and now < as_utc(slot.draw_at):
-        return BookingStatus.REQUESTED
-    if take_seat(slot.id):
-        return BookingStatus.BOOKED
-    if join_waitlist:
-        return BookingStatus.WAITLISTED
-    raise Conflict(str(_l("This slot is full.")), code="slot_full")
+def _in_lottery(slot: Slot, now: datetime) -> bool:
+    return slot.is_lottery and slot.drawn_at is None and now < as_utc(slot.draw_at)
 
 
 def _replay(earlier: Booking, slot: Slot) -> BookingOutcome:
@@ -183,36 +236,77 @@ def _replay(earlier: Booking, slot: Slot) -> BookingOutcome:
     return BookingOutcome(earlier, False)
 
 
+def _insert_booking(slot: Slot, worker: User, *, key: str | None, status: BookingStatus,
+                    now: datetime) -> Booking | None:
+    """INSERT the booking, or nothing when a unique index (one live booking per slot and
+    worker, one booking per key) refuses it; the transaction goes on either way (no savepoint
+    needed). The row comes back as a loaded Booking without being read again."""
+    values = {"slot_id": slot.id, "service_id": slot.service_id, "worker_id": worker.id,
+              "status": status, "idempotency_key": key, "check_in_code": new_check_in_code(),
+              "late_cancel": False, "created_at": utcnow(),
+              "seated_at": now if status is BookingStatus.BOOKED else None,
+              "cancelled_at": None, "attended_at": None, "checked_in_by": None,
+              "reminded_at": None}
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Booking.__table__
+    new_id = db.session.scalar(dialect.insert(table).values(values).on_conflict_do_nothing()
+                               .returning(table.c.id))
+    if new_id is None:
+        return None
+    booking = Booking(id=new_id, **values)
+    make_transient_to_detached(booking)
+    # A booking of a rolled-back transaction may linger in the session under this id (SQLite
+    # gives the id of a rolled-back row again): the new row replaces it.
+    stale = db.session.identity_map.get(db.session.identity_key(Booking, new_id))
+    if stale is not None:
+        db.session.expunge(stale)
+    db.session.add(booking)
+    set_committed_value(booking, "slot", slot)
+    set_committed_value(booking, "worker", worker)
+    return booking
+
+
 def book(*, worker: User, slot: Slot, idempotency_key: str | None = None,
          join_waitlist: bool = False, now: datetime | None = None) -> BookingOutcome:
     """Book a seat (or join the waitlist or the lottery); a repeated idempotency key returns the
-    booking it made."""
+    booking it made.
+
+    The seat is taken last: the booking and its audit event are written first, then the slot's
+    counter is updated, so the slot's row lock (which every booking of the slot waits for) is
+    held only from that UPDATE to the caller's commit. When no seat is left the booking becomes
+    a waitlist entry, or both rows are deleted again and the operation raises.
+    """
     now = now_utc(now)
     if idempotency_key is not None and not IDEMPOTENCY_KEY_RE.match(idempotency_key):
         raise invalid("idempotency_key", _l("The idempotency key must be 8–64 letters, digits "
                                             "or . _ : -"))
     _lock_worker(worker)
-    if idempotency_key and (earlier := _by_key(worker, idempotency_key)) is not None:
-        return _replay(earlier, slot)
-    _check_rules(worker, slot, now)
-    try:
-        with db.session.begin_nested():
-            status = _status_for(slot, now, join_waitlist)
-            booking = Booking(slot_id=slot.id, service_id=slot.service_id, worker_id=worker.id,
-                              status=status, idempotency_key=idempotency_key,
-                              check_in_code=new_check_in_code(),
-                              seated_at=now if status is BookingStatus.BOOKED else None)
-            db.session.add(booking)
-            db.session.flush()
-    except IntegrityError:
-        # Another request of the same worker won the race (same key, or same slot).
-        _refresh_counter(slot.id)
+    facts = _facts(worker, slot, idempotency_key, now)
+    if facts.earlier is not None:
+        return _replay(db.session.get(Booking, facts.earlier), slot)
+    _check_rules(worker, slot, now, facts)
+    requested = _in_lottery(slot, now)
+    changed(catalogue=not requested, workers=[worker.id])
+    booking = _insert_booking(slot, worker, key=idempotency_key, now=now,
+                              status=BookingStatus.REQUESTED if requested else BookingStatus.BOOKED)
+    if booking is None:
+        # A unique index refused it: another request of the same worker won the race (same key,
+        # or same slot) although the checks above passed.
         if idempotency_key and (earlier := _by_key(worker, idempotency_key)) is not None:
             return _replay(earlier, slot)
-        raise Conflict(str(_l("You have already booked this slot.")),
-                       code="already_booked") from None
-    record(action=f"booking.{status.value}", object_type="booking", object_id=booking.id,
-           actor_id=worker.id, after=booking_snapshot(booking))
+        raise Conflict(str(_l("You have already booked this slot.")), code="already_booked")
+    event = record(action=f"booking.{booking.status.value}", object_type="booking",
+                   object_id=booking.id, actor_id=worker.id, after=booking_snapshot(booking))
+    db.session.flush()
+    if not requested and not take_seat(slot.id):
+        if not join_waitlist:
+            # Taken back at once, so that even a caller that commits keeps no seatless booking.
+            db.session.delete(event)
+            db.session.delete(booking)
+            db.session.flush()
+            raise Conflict(str(_l("This slot is full.")), code="slot_full")
+        booking.status, booking.seated_at = BookingStatus.WAITLISTED, None
+        event.action, event.changes = "booking.waitlisted", diff({}, booking_snapshot(booking))
     return BookingOutcome(booking, True)
 
 
@@ -239,6 +333,7 @@ def cancel(*, actor: User, booking: Booking, now: datetime | None = None) -> Boo
         raise InvalidState(str(_l("The slot has started; it can no longer be cancelled.")))
     before = booking_snapshot(booking)
     seated = booking.status is BookingStatus.BOOKED
+    changed(catalogue=seated, workers=[booking.worker_id])
     booking.status, booking.cancelled_at = BookingStatus.CANCELLED, now
     # After the cutoff the seat is still freed for someone on the waitlist, but the late
     # cancellation counts like a no-show for the no-show rule.
@@ -270,12 +365,14 @@ def promote_waitlist(*, slot: Slot, now: datetime | None = None) -> list[Booking
         if slot.booked_count >= slot.capacity:
             break
         worker = booking.worker
+        changed(workers=[worker.id])
         if _overlapping(worker, slot) is not None or active_suspension(
                 worker.id, slot.service_id, now):
             _expire(booking, now)
             continue
         if not take_seat(slot.id):
             break
+        changed(catalogue=True)
         before = booking_snapshot(booking)
         booking.status, booking.seated_at = BookingStatus.BOOKED, now
         db.session.flush()
@@ -304,6 +401,7 @@ def expire_waitlists(*, now: datetime | None = None) -> int:
         select(Booking).join(Slot, Booking.slot_id == Slot.id)
         .where(Booking.status == BookingStatus.WAITLISTED, Slot.closes_at <= now)
     ))
+    changed(workers=[booking.worker_id for booking in stale])
     for booking in stale:
         _expire(booking, now)
     return len(stale)

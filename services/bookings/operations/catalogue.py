@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from services.accounts.models import Organisation, OrgKind, User
 from services.bookings.models import as_utc, Category, Eligibility, Mode, Service, Slot, SlotPattern
-from services.bookings.operations.common import (LOCAL_TZ, aware, invalid, now_utc,
+from services.bookings.operations.common import (LOCAL_TZ, aware, changed, invalid, now_utc,
                                                  service_snapshot, slot_snapshot)
 from services.core.access import Role
 from services.core.audit import record
@@ -111,6 +111,7 @@ def create_service(
     service.active = True
     db.session.add(service)
     db.session.flush()
+    changed(services=True)
     record(action="booking_service.created", object_type="booking_service", object_id=service.id,
            actor_id=actor.id, after=service_snapshot(service))
     return service
@@ -131,6 +132,7 @@ def update_service(
                   eligible_park=eligible_park, mode=mode, settings=settings)
     service.active = bool(active)
     db.session.flush()
+    changed(services=True)
     record(action="booking_service.updated", object_type="booking_service", object_id=service.id,
            actor_id=actor.id, before=before, after=service_snapshot(service))
     return service
@@ -180,6 +182,7 @@ def add_slot(*, actor: User, service: Service, starts_at: datetime, ends_at: dat
                      now=now_utc(now))
     db.session.add(slot)
     db.session.flush()
+    changed(catalogue=True)
     record(action="booking_slot.created", object_type="booking_slot", object_id=slot.id,
            actor_id=actor.id, after=slot_snapshot(slot))
     return slot
@@ -224,6 +227,7 @@ def add_weekly_pattern(
         raise invalid("first_date", _l("These dates and weekdays give no new slot in the future."))
     db.session.add_all(slots)
     db.session.flush()
+    changed(catalogue=True)
     record(action="booking_pattern.created", object_type="booking_slot_pattern",
            object_id=pattern.id, actor_id=actor.id,
            after={"service_id": service.id, "weekdays": pattern.weekdays,

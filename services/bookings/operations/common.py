@@ -1,10 +1,13 @@
 """Helpers shared by the booking operations: time zone, errors, snapshots for the audit trail."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from services.bookings.models import Booking, Service, Slot, as_utc
+from services.bookings.models import (CATALOGUE_NS, SERVICES_NS, Booking, Service, Slot,
+                                      as_utc, worker_bookings_ns)
+from services.core import cache
 from services.core.audit import utcnow
 from services.core.errors import ValidationFailed
 
@@ -17,6 +20,19 @@ def now_utc(now: datetime | None = None) -> datetime:
 
 def local(value: datetime) -> datetime:
     return as_utc(value).astimezone(LOCAL_TZ)
+
+
+def changed(*, catalogue: bool = False, services: bool = False,
+            workers: Iterable[int] = ()) -> None:
+    """The current transaction changes the catalogue (slots, seat counts), the services
+    themselves (which changes the catalogue too) and/or these workers' bookings: cached reads
+    of them are read again after the commit (see services.core.cache)."""
+    namespaces = [worker_bookings_ns(worker_id) for worker_id in set(workers)]
+    if catalogue or services:
+        namespaces.append(CATALOGUE_NS)
+    if services:
+        namespaces.append(SERVICES_NS)
+    cache.touch(*namespaces)
 
 
 def invalid(field: str, message) -> ValidationFailed:

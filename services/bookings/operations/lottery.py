@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from services.bookings.models import Booking, BookingStatus, Slot, as_utc
 from services.bookings.operations.booking import _slot_text, _tell, take_seat
-from services.bookings.operations.common import LOCAL_TZ, booking_snapshot, now_utc
+from services.bookings.operations.common import LOCAL_TZ, booking_snapshot, changed, now_utc
 from services.core.audit import record
 from services.core.errors import InvalidState
 from services.extensions import db
@@ -40,6 +40,7 @@ def draw(*, slot: Slot, actor_id: int | None = None, now: datetime | None = None
     requests = list(db.session.scalars(select(Booking).where(
         Booking.slot_id == slot.id, Booking.status == BookingStatus.REQUESTED)))
     requests.sort(key=lambda b: (lottery_value(slot.lottery_seed, b.worker_id), b.id))
+    changed(catalogue=True, workers=[b.worker_id for b in requests])
     winners, losers = [], []
     for booking in requests:
         before = booking_snapshot(booking)

@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import NamedTuple
 
 import segno
-from flask import Response, flash, redirect, render_template, request, url_for
-from services.core.i18n import gettext as _
+from flask import (Response, flash, get_template_attribute, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user
+from markupsafe import Markup
 
 from services.bookings import operations, queries
 from services.bookings.forms import ActionForm, BookForm
-from services.bookings.models import CATEGORY_LABELS, BookingStatus, Slot
+from services.bookings.models import CATALOGUE_NS, CATEGORY_LABELS, BookingStatus, Slot
 from services.bookings.views import bookings_bp
+from services.core import cache
 from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
 from services.core.audit import utcnow
+from services.core.i18n import current_locale, current_timezone
+from services.core.i18n import gettext as _
 from services.core.errors import DomainError
 from services.extensions import db
 
@@ -23,19 +28,40 @@ def _book_form() -> BookForm:
     return BookForm(formdata=None, idempotency_key=uuid.uuid4().hex)
 
 
+class CardParts(NamedTuple):
+    summary: Markup  # title, category, provider, place, free seats, next slot
+    when: Markup | None  # the next slot's time
+    book_url: str | None  # where its "book" button posts
+
+
+def _card_parts(page: queries.CataloguePage) -> tuple[CardParts, ...]:
+    """The public parts of the page's cards, rendered once per page version and language."""
+    def render() -> tuple[CardParts, ...]:
+        summary = get_template_attribute("bookings/_macros.html", "service_summary")
+        when = get_template_attribute("bookings/_macros.html", "when")
+        return tuple(CardParts(summary(service, CATEGORY_LABELS),
+                               when(service.next_slots[0]) if service.next_slots else None,
+                               url_for("bookings.book", slot_id=service.next_slots[0].id)
+                               if service.next_slots else None)
+                     for service in page.items)
+
+    if page.cache_key is None:
+        return render()
+    key = (f"{page.cache_key}:cards:{page.computed_at.timestamp()}:{current_locale()}:"
+           f"{current_timezone()}:{request.script_root}")
+    return cache.cached(key, render, depends_on=[CATALOGUE_NS])
+
+
 @bookings_bp.route("/services")
 @roles_required(*ALL_ROLES)
 def services():
     args = request.args
-    page = queries.services_page(search=args.get("q", ""), category=args.get("category", ""),
-                                 free_only=args.get("free") == "1", page=args.get("page", 1))
-    ids = [service.id for service in page.items]
-    slots = queries.upcoming_slots(ids)
-    mine = (queries.my_live_bookings(current_user.id, [s.id for v in slots.values() for s in v])
-            if current_user.role is Role.WORKER else {})
-    return render_template("bookings/services.html", page=page, categories=CATEGORY_LABELS,
-                           slots=slots, seats=queries.free_seats(ids), mine=mine,
-                           form=_book_form(), now=utcnow())
+    page = queries.catalogue(search=args.get("q", ""), category=args.get("category", ""),
+                             free_only=args.get("free") == "1", page=args.get("page", 1))
+    mine = (queries.my_live_slot_ids(current_user.id) if current_user.role is Role.WORKER
+            else frozenset())
+    return render_template("bookings/services.html", page=page, cards=_card_parts(page),
+                           categories=CATEGORY_LABELS, mine=mine, form=_book_form(), now=utcnow())
 
 
 @bookings_bp.route("/services/<int:service_id>")
