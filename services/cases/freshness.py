@@ -7,6 +7,8 @@
 - `cases:worker:<user id>` — a worker's own requests (the home panel and the request list).
 - `cases:staff-names` — the caseworkers' names shown in the lists, touched when a caseworker's or
   supervisor's name changes.
+- `cases:all` — every cached case read depends on it: a bulk load that goes around the ORM (the
+  city data set, an import) calls `touch_all()`.
 
 Every change made through the ORM is seen by one `after_flush` listener, so no operation can
 forget to invalidate: filing, routing, accepting, claiming, handing off, returning, resolving,
@@ -25,7 +27,13 @@ from services.cases.routing import AGENCIES
 from services.core import cache
 
 STAFF_NAMES = "cases:staff-names"
+ALL_CASES = "cases:all"
 _STAFF_ROLES = ("caseworker", "supervisor")
+
+
+def depends(*namespaces: str) -> tuple[str, ...]:
+    """The namespaces a cached read names, and the one every case read depends on."""
+    return (*namespaces, ALL_CASES)
 
 
 def agency_namespace(agency: str | None) -> str:
@@ -71,6 +79,11 @@ def _user_namespaces(user: User, session: Session) -> set[str]:
     renamed = user in session.deleted or any(
         state.attrs[key].history.has_changes() for key in ("name", "username"))
     return {STAFF_NAMES} if renamed else set()
+
+
+def touch_all() -> None:
+    """Rows were written around the ORM: every cached case read is stale."""
+    cache.touch(ALL_CASES)
 
 
 def touch_case(case: Case) -> None:

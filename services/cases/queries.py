@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, case as when, func, or_, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
 from services.accounts.models import Organisation, User
-from services.cases.freshness import (STAFF_NAMES, agency_namespace, staff_namespace,
+from services.cases.freshness import (STAFF_NAMES, agency_namespace, depends, staff_namespace,
                                       worker_namespace)
 from services.cases.models import (LIVE_HANDOFF, OPEN_CASE_SQL, OPEN_STATUSES, Case,
                                    CaseAgencySetting, CaseNote, CaseStatus,
@@ -125,7 +125,7 @@ def list_cache(user: User, *, view: str, filters: CaseFilters, page_no: int,
     agency = agency_of(user)
     owner = user.id if view == "mine" else None
     return (f"cases:list:{agency}:{view}:{owner}:{page_no}:{size}:{filters.key()}",
-            (agency_namespace(agency), STAFF_NAMES))
+            depends(agency_namespace(agency), STAFF_NAMES))
 
 
 def agency_cases(user: User, *, view: str, filters: CaseFilters, page: Any = 1,
@@ -203,7 +203,7 @@ def queue_header(user: User) -> QueueHeader:
 
 
 def header_namespaces(user: User) -> tuple[str, ...]:
-    return (agency_namespace(agency_of(user)), STAFF_NAMES, staff_namespace(user.id))
+    return depends(agency_namespace(agency_of(user)), STAFF_NAMES, staff_namespace(user.id))
 
 
 def view_counts(user: User) -> dict[str, int]:
@@ -253,7 +253,7 @@ def agency_tasks(agency: str, *, page: Any = 1, per_page: Any = 20) -> Page:
         return tuple(HandoffRow._make(row) for row in db.session.execute(query)), total
 
     items, total = cache.cached(f"cases:tasks:{agency}:{page_no}:{size}", compute,
-                                depends_on=(agency_namespace(agency),))
+                                depends_on=depends(agency_namespace(agency)))
     return Page(items=list(items), page=page_no, per_page=size, total=total)
 
 
@@ -288,7 +288,7 @@ def worker_cases(worker_id: int, *, limit: int | None = None) -> tuple[WorkerCas
         return tuple(WorkerCaseRow._make(row) for row in db.session.execute(query))
 
     return cache.cached(f"cases:worker:{worker_id}:{limit}", compute,
-                        depends_on=(worker_namespace(worker_id),))
+                        depends_on=depends(worker_namespace(worker_id)))
 
 
 def load_case(case: Case) -> Case:

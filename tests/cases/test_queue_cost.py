@@ -308,3 +308,17 @@ def test_the_workers_home_panel_follows_their_requests(cached_app, world):
     assert not any("FROM cases" in s for s in statements_of(lambda: home.get("/aid")))
     assert post(client_for(cached_app, hrss), f"/cases/{case.id}/accept").status_code == 302
     assert f"{case.case_no} · 社保或医保 · 已受理" in text_of(home, "/")
+
+
+def test_a_load_around_the_orm_is_shown_after_touch_all(cached_app, world):
+    from sqlalchemy import update
+
+    from services.cases.freshness import touch_all
+
+    case = file_case(world["worker"], category="social_insurance")
+    page = client_for(cached_app, world["hrss"]["cw"])
+    assert case.case_no in text_of(page, "/cases?view=queue")
+    db.session.execute(update(Case).where(Case.id == case.id).values(case_no="YC-2026-999999"))
+    touch_all()
+    db.session.commit()
+    assert "YC-2026-999999" in text_of(page, "/cases?view=queue")
