@@ -107,10 +107,10 @@ class _Resolver:
 
     def lookup(self) -> None:
         """Read what the session did not hold, on the flush's connection (one statement a model)."""
-        connection = self.session.connection()
         for _ in range(_LOOKUP_ROUNDS):
             if not self._wanted:
                 return
+            connection = self.session.connection()
             wanted, self._wanted = self._wanted, defaultdict(set)
             for model, keys in wanted.items():
                 names = _COLUMNS[model]
