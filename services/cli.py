@@ -134,11 +134,19 @@ def _seed_city(scale: float) -> None:
         counts = demo_city.seed_city(scale=scale, progress=progress)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
+    from services.cases.freshness import touch_all
+
+    touch_all()  # cases were inserted around the ORM: cached case reads start again
     db.session.commit()
-    # Fresh planner statistics: bulk inserts leave them empty until autovacuum comes round,
-    # and the planner then picks scans that are hundreds of times slower.
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+    # Fresh planner statistics and visibility map: bulk inserts leave them empty until
+    # autovacuum comes round (if it runs at all), and the planner then picks scans that are
+    # hundreds of times slower, or index-only scans that read the table after all.
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE)"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     click.echo(", ".join(f"{name} {count:,}" for name, count in counts.items()))
 
 
