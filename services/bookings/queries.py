@@ -14,6 +14,7 @@ from sqlalchemy import (DateTime, Integer, String, and_, bindparam, case, exists
                         or_, select, true)
 
 from services.accounts.models import Organisation
+from services.accounts.sessions import ORGS_NAMESPACE
 from services.bookings.models import (CATALOGUE_NS, CLOSED, SERVICES_NS, Booking, BookingStatus,
                                       Category, Mode, Service, Slot, Suspension, as_utc,
                                       worker_bookings_ns)
@@ -26,6 +27,9 @@ from services.extensions import db
 BOOKABLE_PREVIEW = 4
 NEXT_FETCH = 20  # the home panel caches this many of a worker's bookings ahead, filtered by now
 CACHED_PAGES = 50  # catalogue pages cached per filter; deeper pages and searches are read directly
+
+# The catalogue shows the providers' names: a renamed organisation shows at once too.
+CATALOGUE_DEPENDS = (CATALOGUE_NS, ORGS_NAMESPACE)
 
 
 def _future(now: datetime) -> tuple:
@@ -148,7 +152,7 @@ def catalogue(*, search: str = "", category: str = "", free_only: bool = False, 
         return compute()
     minute = int(time.time() // 60)
     key = f"bookings:catalogue:{category}:{int(bool(free_only))}:{page_no}:{size}:{minute}"
-    found = cache.cached(key, lambda: compute(key), depends_on=[CATALOGUE_NS], ttl=120)
+    found = cache.cached(key, lambda: compute(key), depends_on=CATALOGUE_DEPENDS, ttl=120)
     return found if found.holds_at(now) else compute()
 
 

@@ -9,7 +9,9 @@ replaced, so no request computes from the database again under a version it read
   statement a fresh snapshot; SQLite transactions here are IMMEDIATE, so none overlaps a
   writer's). A reader that saw the old version stores what it read under the old version,
   which the bump after the commit retires; one that saw the new version reads committed data.
-  A rolled-back transaction bumps nothing (it changed nothing).
+  Touches of a transaction that rolled back are sent with the session's next commit (a
+  savepoint's rollback must not drop those of the enclosing transaction): one needless
+  recomputation, never a stale value.
 - versions are random tokens, not counters: a Redis that restarts empty (or evicts a version,
   which expires after a day anyway) can only cause a miss, never bring back an old version
   under which a process still holds old data.

@@ -111,6 +111,19 @@ def test_a_workers_own_booking_shows_to_them_only(cached_app):
     assert "Crane training" in second_client.get("/services").get_data(as_text=True)
 
 
+def test_a_renamed_provider_shows_on_the_list_at_once(cached_app):
+    from services.accounts import operations as accounts
+
+    provider = make_user("provider")
+    make_slot(make_service(provider), capacity=2, provider=provider)
+    client = signed_in(cached_app, make_user("worker"))
+    assert provider.org.name in client.get("/services").get_data(as_text=True)
+    accounts.upsert_org(actor_id=None, kind="provider", code=provider.org.code,
+                        name="Renamed welfare centre")
+    db.session.commit()
+    assert "Renamed welfare centre" in client.get("/services").get_data(as_text=True)
+
+
 def test_a_new_slot_shows_on_the_list_at_once(cached_app):
     provider = make_user("provider")
     service = make_service(provider)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from services.bookings import operations, queries
 from services.bookings.forms import ActionForm, BookForm
-from services.bookings.models import CATALOGUE_NS, CATEGORY_LABELS, BookingStatus, Slot
+from services.bookings.models import CATEGORY_LABELS, BookingStatus, Slot
 from services.bookings.views import bookings_bp
 from services.core import cache
 from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
@@ -49,7 +49,7 @@ def _card_parts(page: queries.CataloguePage) -> tuple[CardParts, ...]:
         return render()
     key = (f"{page.cache_key}:cards:{page.computed_at.timestamp()}:{current_locale()}:"
            f"{current_timezone()}:{request.script_root}")
-    return cache.cached(key, render, depends_on=[CATALOGUE_NS])
+    return cache.cached(key, render, depends_on=queries.CATALOGUE_DEPENDS)
 
 
 @bookings_bp.route("/services")
