@@ -14,8 +14,8 @@ dormitory row (building, room, bed, stay, application, policy) and touches:
 A row whose park or worker cannot be told without the database is looked up on the flush's
 own connection (one statement per model, rarely needed: operations load what they change);
 when even that fails, `UNRESOLVED` is touched, on which every cached dormitory value depends.
-An UPDATE or DELETE statement run through the session on a dormitory table touches
-`UNRESOLVED` too (none does today; the flush hook would not see its rows).
+An INSERT, UPDATE or DELETE statement run through the session on a dormitory table touches
+`UNRESOLVED` too (the flush hook does not see its rows).
 """
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def _touch_changed_dorms(session: Session, flush_context) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _touch_on_bulk_statements(state) -> None:
-    """A bulk UPDATE/DELETE of a dormitory table is not seen by the flush hook."""
-    if (state.is_update or state.is_delete) and \
+    """A bulk INSERT/UPDATE/DELETE of a dormitory table is not seen by the flush hook."""
+    if (state.is_insert or state.is_update or state.is_delete) and \
             getattr(state.statement.table, "name", None) in _TABLE_NAMES:
         cache.touch(ANY, UNRESOLVED, session=state.session)
