@@ -59,7 +59,7 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from services.accounts import sessions
-    from services.core import i18n, locale, static_urls, storable
+    from services.core import chrome, i18n, locale, static_urls, storable
 
     extensions.db.init_app(app)
     storable.install()
@@ -68,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.babel.init_app(app, locale_selector=locale.select_locale)
     i18n.install(app)
     static_urls.install(app)
+    chrome.install(app)
     extensions.limiter.init_app(app)
     production = app.config["PRODUCTION"]
     extensions.talisman.init_app(

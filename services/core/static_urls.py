@@ -13,7 +13,7 @@ import hashlib
 import os
 from functools import lru_cache
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 
 YEAR = 31_536_000
 DAY = 86_400
@@ -31,6 +31,18 @@ def _digest(folder: str, filename: str) -> str | None:
 
 def install(app: Flask) -> None:
     folder = app.static_folder
+    built: dict[tuple[str, str], str] = {}
+
+    def static_url(filename: str) -> str:
+        """`url_for('static', filename=…)`, built once per file and script root (the layout
+        links seven files on every page)."""
+        key = (filename, request.script_root)
+        url = built.get(key)
+        if url is None:
+            url = built[key] = url_for("static", filename=filename)
+        return url
+
+    app.add_template_global(static_url)
 
     @app.url_defaults
     def _versioned(endpoint, values):
