@@ -6,7 +6,7 @@ books twice.
 """
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
@@ -16,6 +16,7 @@ from services.api.io import load_body, load_query, page_body
 from services.api.schemas import id_field
 from services.bookings import operations, queries
 from services.bookings.models import Booking, BookingStatus, Category, Eligibility, Mode, Slot
+from services.core import cache
 from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
 from services.extensions import db
 
@@ -140,14 +141,22 @@ def list_services():
     args = load_query(ServiceQuerySchema)
     page = queries.catalogue(search=args["q"], category=args["category"],
                              free_only=args["free"], page=args["page"], per_page=args["per_page"])
-    items = [{"id": s.id, "title": s.title, "description": s.description,
-              "category": s.category.value,
-              "provider": {"id": s.provider.id, "name": s.provider.name},
-              "location": s.location, "online": s.online, "mode": s.mode.value,
-              "free_seats": s.free_seats,
-              "next_slots": [_slot_body(slot) for slot in s.next_slots]}
-             for s in page.items]
-    return page_body(page, items)
+
+    def encoded() -> bytes:
+        items = [{"id": s.id, "title": s.title, "description": s.description,
+                  "category": s.category.value,
+                  "provider": {"id": s.provider.id, "name": s.provider.name},
+                  "location": s.location, "online": s.online, "mode": s.mode.value,
+                  "free_seats": s.free_seats,
+                  "next_slots": [_slot_body(slot) for slot in s.next_slots]}
+                 for s in page.items]
+        return current_app.json.response(page_body(page, items)).get_data()
+
+    # A cached catalogue page is encoded once: same page, same bytes (the page is public).
+    body = encoded() if page.cache_key is None else cache.cached(
+        f"{page.cache_key}:json:{page.computed_at.timestamp()}", encoded,
+        depends_on=queries.CATALOGUE_DEPENDS)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @api_bp.route("/services", methods=["POST"])
