@@ -112,6 +112,7 @@ def _as_session_user(row: tuple) -> User:
 def _live_user(user_id: int, version: int) -> User | None:
     namespace = user_namespace(user_id)
     cache.prefetch(inbox_namespace(user_id))  # every page's header shows the unread count
+    cache.learn_as(namespace)  # and the rest of what this user's pages read, once learnt
     row = cache.cached(namespace, lambda: _user_row(user_id),
                        depends_on=(namespace, ORGS_NAMESPACE))
     if row is None:

@@ -50,6 +50,8 @@ VERSION_SECONDS = 86_400
 OUTAGE_BACKOFF_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 0.25  # a hung Redis must cost a page a quarter second, once per outage
 _PENDING = "anju_cache_touched"
+LEARNED_USERS = 10_000
+LEARNED_NAMESPACES = 32
 
 
 class _ProcessCache:
@@ -62,6 +64,8 @@ class _ProcessCache:
         self._client = None
         self.down_until = 0.0
         self.unsent: set[str] = set()  # bumps that failed during an outage, sent when it ends
+        # per signed-in user: the namespaces their requests read, fetched up front next time
+        self.learned: OrderedDict[str, set[str]] = OrderedDict()
 
     def client(self):
         if self._client is None:
@@ -140,6 +144,16 @@ def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, .
         except (RedisError, OSError) as error:
             state.failed(error)
             return None
+    learner = g.get("_cache_learner")
+    if learner is not None:
+        with state.lock:
+            seen = state.learned.get(learner)
+            if seen is None:
+                seen = state.learned[learner] = set()
+                while len(state.learned) > LEARNED_USERS:
+                    state.learned.popitem(last=False)
+            if len(seen) < LEARNED_NAMESPACES:
+                seen.update(namespaces)
     return tuple(known[ns] for ns in namespaces)
 
 
@@ -148,6 +162,22 @@ def prefetch(*namespaces: str) -> None:
     trip (the signed-in user's loader names the user's inbox, say)."""
     if has_app_context():
         g.setdefault("_cache_prefetch", []).extend(namespaces)
+
+
+def learn_as(learner: str) -> None:
+    """Remember the namespaces this request reads under `learner` (the signed-in user), and
+    fetch the ones earlier requests of theirs read together with the first lookup: a page
+    then costs one Redis round trip, not one per layer (user, header, page). Fetching a
+    version early is always safe: it is read before any data, as a late one would be."""
+    state = _state()
+    if state is None or not has_app_context():
+        return
+    g._cache_learner = learner
+    with state.lock:
+        seen = state.learned.get(learner)
+        if seen is not None:
+            state.learned.move_to_end(learner)
+            prefetch(*seen)
 
 
 def cached(key: str, compute: Callable[[], T], *, depends_on: Iterable[str],

@@ -130,3 +130,46 @@ def test_redis_down_computes_every_time_and_says_so(tmp_path, caplog):
     assert source.calls == 3
     assert sum("redis unavailable for the cache" in r.message for r in caplog.records) == 1
     assert "ns:a" in app.extensions["anju_cache"].unsent  # sent once Redis answers again
+
+
+def test_a_users_later_requests_fetch_every_version_in_one_round_trip(cache_app):
+    state_calls = []
+    with request_ctx(cache_app):
+        cache.learn_as("user:1")
+        cache.cached("a", Source(), depends_on=["user:1"])
+        cache.cached("b", Source(), depends_on=["page:x"])
+        cache.cached("c", Source(), depends_on=["page:y"])
+    client = cache_app.extensions["anju_cache"].client()
+    original = client.mget
+
+    def counting(keys, *args):
+        state_calls.append(list(keys))
+        return original(keys, *args)
+
+    client.mget = counting
+    try:
+        with request_ctx(cache_app):
+            cache.learn_as("user:1")
+            cache.cached("a", Source(), depends_on=["user:1"])
+            cache.cached("b", Source(), depends_on=["page:x"])
+            cache.cached("c", Source(), depends_on=["page:y"])
+    finally:
+        del client.mget
+    assert len(state_calls) == 1 and len(state_calls[0]) == 3
+
+
+def test_a_prefetched_version_still_retires_values_after_a_change(cache_app):
+    source = Source("old")
+    for _ in range(2):
+        with request_ctx(cache_app):
+            cache.learn_as("user:1")
+            cache.cached("user-row", Source(), depends_on=["user:1"])
+            cache.cached("k", source, depends_on=["ns:a"])
+    with request_ctx(cache_app):
+        cache.touch("ns:a")
+        db.session.commit()
+    source.value = "new"
+    with request_ctx(cache_app):
+        cache.learn_as("user:1")
+        cache.cached("user-row", Source(), depends_on=["user:1"])
+        assert cache.cached("k", source, depends_on=["ns:a"]) == "new"
