@@ -11,10 +11,10 @@ the same keywords.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from babel import dates
-from flask import has_request_context, request
+from flask import Request as FlaskRequest, has_request_context, request
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel.speaklater import LazyString
 
@@ -91,8 +91,27 @@ def format_date(value: date | datetime | None = None, format: str = "medium") ->
     return _formatted_date(value or date.today(), format, current_locale())
 
 
+@lru_cache(maxsize=16)
+def _wtforms_catalogue(locale: str):
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class Request(FlaskRequest):
+    """Flask-WTF looks for `request.wtforms_translations` and otherwise reads and parses
+    WTForms' catalogue from disk on every request that builds a form; here it is read once per
+    locale and process."""
+
+    @cached_property
+    def wtforms_translations(self):
+        return _wtforms_catalogue(str(current_locale()))
+
+
 def install(app) -> None:
     """After `babel.init_app`: templates use these callables and date filters."""
+    app.request_class = Request
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n), newstyle=True,
