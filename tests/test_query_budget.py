@@ -31,16 +31,17 @@ from tests.factories import make_user
 
 # Statements of one request (loading the signed-in user included; not the BEGIN that opens the
 # transaction: SQLite's is sent as a statement, PostgreSQL's driver sends its own unseen).
-BUDGET = {
+BUDGET = {  # without the read cache (no Redis); each counts the signed-in user's row and,
+    # on pages, the inbox (the header's unread count)
     "home": 7,  # the worker's panels: notifications, case requests, stay, applications, bookings
-    "rooms": 9,  # the park manager's room list (20 a page) with beds, holds and buildings
+    "rooms": 4,  # the park manager's room list (20 a page) with beds, holds and buildings
     "cases": 4,  # an HRSS caseworker's own cases (the default tab) and the tab counts
     "services": 4,  # the worker's catalogue with each service's next slots and free seats
     "api services": 2,
     "api cases": 3,
-    "api dorm application": 4,  # a waiting application: its queue position
-    "api dorm application offered": 6,  # an offered one: the offer's bed, room and building
-    "api booking": 14,  # POST: rules, the seat, the booking, its audit event
+    "api dorm application": 2,  # a waiting application with its queue position
+    "api dorm application offered": 2,  # an offered one with the offer's bed, room and building
+    "api booking": 7,  # POST: rules, the seat, the booking, its audit event
 }
 SMALL, LARGE = 3, 30
 
