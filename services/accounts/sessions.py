@@ -84,7 +84,8 @@ def user_namespace(user_id: int) -> str:
 
 
 def _user_row(user_id: int) -> tuple | None:
-    row = db.session.execute(_USER_ROW.where(User.id == user_id)).first()
+    # On the session's connection, past the ORM layer: plain columns need none of it.
+    row = db.session.connection().execute(_USER_ROW.where(User.id == user_id)).first()
     return None if row is None else tuple(row)
 
 
