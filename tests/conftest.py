@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 os.environ["ANJU_ENV"] = "testing"
 
@@ -71,6 +73,50 @@ def redis_url():
     url = os.environ.get("REDIS_URL")
     require(bool(url), "Redis (REDIS_URL)")
     return url
+
+
+@contextmanager
+def cached_app_context(tmp_path, redis_url, **overrides):
+    """An app with the read cache on (services/core/cache.py), its version keys in Redis under
+    a prefix of its own (removed afterwards), on a fresh in-memory SQLite database."""
+    from redis import Redis
+
+    from services.core import cache
+
+    prefix = f"test-{tmp_path.name}:"
+    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix, **overrides)
+    with application.app_context():
+        db.create_all()
+        limiter.reset()
+        yield application
+        db.session.remove()
+        db.drop_all()
+    client = Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def cached_app(tmp_path, redis_url):
+    with cached_app_context(tmp_path, redis_url) as application:
+        yield application
+
+
+@contextmanager
+def counted_statements():
+    """The SQL statements sent inside the block (SQLite's BEGIN IMMEDIATE left out: the
+    PostgreSQL driver's BEGIN is not seen either)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement != "BEGIN IMMEDIATE":
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

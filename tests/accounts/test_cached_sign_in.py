@@ -3,44 +3,18 @@ and every change shows on the very next request."""
 from __future__ import annotations
 
 import pytest
-from redis import Redis
-from sqlalchemy import event
 
 from services.accounts import operations
 from services.accounts.sessions import _live_user
-from services.core import cache, notify
-from services.extensions import db, limiter
-from tests.conftest import build_app, login
+from services.core import notify
+from services.extensions import db
+from tests.conftest import counted_statements, login
 from tests.factories import make_org, make_user
 
 
 @pytest.fixture
-def app(tmp_path, redis_url):
-    prefix = f"test-{tmp_path.name}:"
-    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        yield application
-        db.session.remove()
-        db.drop_all()
-    client = Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
-        client.delete(key)
-
-
-def statements_of(app, fn):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return seen
+def app(cached_app):
+    return cached_app
 
 
 def test_a_signed_in_request_reads_neither_the_user_nor_the_inbox_again(app):
@@ -48,7 +22,8 @@ def test_a_signed_in_request_reads_neither_the_user_nor_the_inbox_again(app):
     client = app.test_client()
     login(client, "wang")
     assert client.get("/services").status_code == 200
-    statements = statements_of(app, lambda: client.get("/services"))
+    with counted_statements() as statements:
+        client.get("/services")
     assert not [s for s in statements if "FROM users" in s]
     assert not [s for s in statements if "FROM notifications" in s]
     assert user.id

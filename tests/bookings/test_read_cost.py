@@ -11,36 +11,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from redis import Redis
 
 from services.accounts.sessions import issue_token
 from services.bookings import operations, queries
 from services.bookings.models import Booking
-from services.core import cache
 from services.core.audit import utcnow
-from services.extensions import db, limiter
+from services.extensions import db
 from tests.bookings.helpers import make_service, make_slot
-from tests.conftest import build_app, login
-from tests.dorms.test_dashboard import counted_statements
+from tests.conftest import counted_statements, login
 from tests.factories import make_user
 
 SEATS_RE = re.compile(r"(\d+) seats? free")
 
 
-@pytest.fixture
-def cached_app(tmp_path, redis_url):
-    """An app with the read cache on (its own version keys in Redis)."""
-    prefix = f"test-{tmp_path.name}:"
-    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        yield application
-        db.session.remove()
-        db.drop_all()
-    client = Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
-        client.delete(key)
 
 
 def signed_in(app, user):

@@ -12,7 +12,7 @@ from services.cases.operations import deadlines, handoffs, lifecycle
 from services.core.access import Role
 from services.extensions import db
 from tests.cases.factories import agencies, file_case, load_calendar_rows
-from tests.dorms.test_dashboard import counted_statements  # the same listener as the dorms budget
+from tests.conftest import counted_statements
 from tests.dorms.test_views import client_for
 from tests.factories import make_user
 

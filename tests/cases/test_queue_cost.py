@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from redis import Redis
 from sqlalchemy import event
 
 from services.accounts import operations as accounts
@@ -14,10 +13,9 @@ from services.accounts.sessions import issue_token
 from services.cases.models import Case, CaseStatus, DeadlineState
 from services.cases.operations import deadlines, handoffs, lifecycle
 from services.cases.operations.intake import as_utc
-from services.core import cache
-from services.extensions import db, limiter
+from services.extensions import db
 from tests.cases.factories import agencies, client_for, file_case, load_calendar_rows
-from tests.conftest import build_app, csrf_token
+from tests.conftest import csrf_token
 
 QUEUE_TABS = ("mine", "queue", "open", "done", "tasks")
 API_VIEWS = ("mine", "queue", "open", "done")
@@ -104,19 +102,6 @@ def test_the_queue_reads_its_cases_in_two_statements(app):
 
 # --- with the read cache (Redis) -------------------------------------------------------------
 
-@pytest.fixture
-def cached_app(tmp_path, redis_url):
-    prefix = f"test-{tmp_path.name}:"
-    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        yield application
-        db.session.remove()
-        db.drop_all()
-    client = Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
-        client.delete(key)
 
 
 @pytest.fixture

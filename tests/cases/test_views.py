@@ -327,7 +327,7 @@ def test_flask_cases_sweep_marks_and_reports(app, world):
 
 
 def _statements_per_page(app, n_cases: int) -> dict[str, int]:
-    from tests.dorms.test_dashboard import counted_statements
+    from tests.conftest import counted_statements
 
     load_calendar_rows()
     world = agencies()

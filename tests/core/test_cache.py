@@ -8,21 +8,13 @@ from redis import Redis
 
 from services.core import cache
 from services.extensions import db
-from tests.conftest import build_app
+from tests.conftest import build_app, cached_app_context
 
 
 @pytest.fixture
 def cache_app(tmp_path, redis_url):
-    prefix = f"test-{tmp_path.name}:"
-    app = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix, CACHE_MAX_ENTRIES=3)
-    with app.app_context():
-        db.create_all()
-        yield app
-        db.session.remove()
-        db.drop_all()
-    client = Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
-        client.delete(key)
+    with cached_app_context(tmp_path, redis_url, CACHE_MAX_ENTRIES=3) as application:
+        yield application
 
 
 class Source:

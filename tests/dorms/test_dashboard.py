@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services.core.access import Role
 from services.core.audit import utcnow
@@ -15,6 +14,7 @@ from services.dorms import reports
 from services.dorms.models import ApplicationStatus, Bed, Building, Room, Stay, StayStatus
 from services.extensions import db
 from services.dorms.views.reports import XLSX
+from tests.conftest import counted_statements
 from tests.dorms.factories import apply, make_park
 from tests.dorms.test_views import client_for
 from tests.factories import make_org, make_user
@@ -232,18 +232,6 @@ def test_another_parks_manager_sees_only_their_park(app, known):
 
 # --- query budget ------------------------------------------------------------------------------
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _park_of_size(rooms: int):

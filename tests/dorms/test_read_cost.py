@@ -3,22 +3,19 @@ the read cache on (Redis), no statement at all until a change, which shows on th
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from redis import Redis
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services.accounts import operations as accounts
-from services.core import cache
 from services.core.audit import utcnow
 from services.dorms import caching
 from services.dorms.models import Bed, Building, Room, RoomStatus, Stay, StayStatus
 from services.dorms.operations import allocation, applications, inventory, offers, stays
 from services.dorms.operations import transfers
-from services.extensions import db, limiter
-from tests.conftest import build_app, login
+from services.extensions import db
+from tests.conftest import counted_statements, login
 from tests.dorms.factories import HEADER, apply, csv_rows, make_park
 from tests.dorms.test_stays import ALL_OK
 from tests.factories import PASSWORD, make_org, make_user
@@ -29,19 +26,6 @@ ROOM_LIST_PATHS = ("/dorms/manage/rooms", "/dorms/manage/rooms?vacant=1",
                    "/dorms/manage/rooms?page=99")
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement != "BEGIN IMMEDIATE":
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def dormitory_statements(statements: list[str]) -> list[str]:
@@ -165,19 +149,6 @@ def test_room_list_shows_every_room_of_the_filter_with_an_exact_count(app):
 
 # --- with the read cache on ------------------------------------------------------------------
 
-@pytest.fixture
-def cached_app(tmp_path, redis_url):
-    prefix = f"test-{tmp_path.name}:"
-    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
-        yield application
-        db.session.remove()
-        db.drop_all()
-    client = Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
-        client.delete(key)
 
 
 class Pages:
