@@ -21,7 +21,7 @@ from services.bookings.models import (CATALOGUE_NS, CLOSED, SERVICES_NS, Booking
 from services.core import cache
 from services.core.access import Role, visible_or_404
 from services.core.audit import utcnow
-from services.core.pagination import MAX_PER_PAGE
+from services.core.pagination import MAX_PER_PAGE, Paged
 from services.extensions import db
 
 BOOKABLE_PREVIEW = 4
@@ -91,7 +91,7 @@ class ServiceCard:
 
 
 @dataclass(frozen=True, slots=True)
-class CataloguePage:
+class CataloguePage(Paged):
     """One page of the catalogue, correct from `computed_at` until `valid_until` (the next time
     a slot opens or closes for booking; None: no slot ahead) unless the catalogue changes."""
 
@@ -102,18 +102,6 @@ class CataloguePage:
     computed_at: datetime
     valid_until: datetime | None
     cache_key: str | None = None  # the key it is cached under (what is derived from it may be)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
     def holds_at(self, now: datetime) -> bool:
         return self.computed_at <= now and (self.valid_until is None or now < self.valid_until)

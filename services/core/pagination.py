@@ -19,9 +19,10 @@ def _positive_int(raw: Any, default: int) -> int:
     return value if value >= 1 else default
 
 
-@dataclass
-class Page:
-    items: list
+class Paged:
+    """What the pager shows, from `page`, `per_page` and `total` (for any page-like class)."""
+
+    __slots__ = ()
     page: int
     per_page: int
     total: int
@@ -37,6 +38,14 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+@dataclass
+class Page(Paged):
+    items: list
+    page: int
+    per_page: int
+    total: int
 
 
 def paginate(query: Select, *, page: Any = 1, per_page: Any = 20) -> Page:
