@@ -188,7 +188,27 @@ class SlotPattern(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Slot(db.Model):
+class SlotFigures:
+    """What pages show of a slot, for the model and for the plain rows lists cache."""
+
+    __slots__ = ()
+
+    @property
+    def free_seats(self) -> int:
+        return max(0, self.capacity - self.booked_count)
+
+    @property
+    def is_lottery(self) -> bool:
+        return self.draw_at is not None
+
+    def booking_state(self, now: datetime) -> str:
+        """'not_open', 'open' or 'closed' at `now` (for pages; the operation checks again)."""
+        if now < as_utc(self.opens_at):
+            return "not_open"
+        return "open" if now < as_utc(self.closes_at) else "closed"
+
+
+class Slot(SlotFigures, db.Model):
     __tablename__ = "booking_slots"
     __table_args__ = (
         CheckConstraint("capacity >= 1", name="capacity_positive"),
@@ -221,19 +241,6 @@ class Slot(db.Model):
 
     service: Mapped[Service] = relationship(lazy="joined")
 
-    @property
-    def free_seats(self) -> int:
-        return max(0, self.capacity - self.booked_count)
-
-    @property
-    def is_lottery(self) -> bool:
-        return self.draw_at is not None
-
-    def booking_state(self, now: datetime) -> str:
-        """'not_open', 'open' or 'closed' at `now` (for pages; the operation checks again)."""
-        if now < as_utc(self.opens_at):
-            return "not_open"
-        return "open" if now < as_utc(self.closes_at) else "closed"
 
 
 class Booking(db.Model):

@@ -16,8 +16,8 @@ from sqlalchemy import (DateTime, Integer, String, and_, bindparam, case, exists
 from services.accounts.models import Organisation
 from services.accounts.sessions import ORGS_NAMESPACE
 from services.bookings.models import (CATALOGUE_NS, CLOSED, SERVICES_NS, Booking, BookingStatus,
-                                      Category, Mode, Service, Slot, Suspension, as_utc,
-                                      worker_bookings_ns)
+                                      Category, Mode, Service, Slot, SlotFigures, Suspension,
+                                      as_utc, worker_bookings_ns)
 from services.core import cache
 from services.core.access import Role, visible_or_404
 from services.core.audit import utcnow
@@ -39,7 +39,7 @@ def _future(now: datetime) -> tuple:
 
 
 @dataclass(frozen=True, slots=True)
-class SlotBrief:
+class SlotBrief(SlotFigures):
     """A slot as lists show it (plain data, shared by the requests of a process)."""
 
     id: int
@@ -53,18 +53,6 @@ class SlotBrief:
     lottery_seed: str | None
     drawn_at: datetime | None
 
-    @property
-    def free_seats(self) -> int:
-        return max(0, self.capacity - self.booked_count)
-
-    @property
-    def is_lottery(self) -> bool:
-        return self.draw_at is not None
-
-    def booking_state(self, now: datetime) -> str:
-        if now < self.opens_at:
-            return "not_open"
-        return "open" if now < self.closes_at else "closed"
 
 
 @dataclass(frozen=True, slots=True)
