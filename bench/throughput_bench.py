@@ -106,6 +106,7 @@ def prepare(database_url: str) -> Fixtures:
                                       ends_at=begin + timedelta(hours=2), capacity=10_000)
             out.booking_slots.append(slot.id)
         db.session.commit()
+        _add_bench_workers(db, User, provider.password_hash)
         workers = list(db.session.scalars(select(User).where(User.role == "worker")
                                           .order_by(User.id.desc()).limit(BOOKING_WORKERS)))
         out.worker_tokens = [issue_token(u)[0] for u in workers]
@@ -118,6 +119,24 @@ def prepare(database_url: str) -> Fixtures:
         hrss = db.session.scalar(select(User).where(User.username == "hrss_cw"))
         out.caseworker_token = issue_token(hrss)[0]
     return out
+
+
+def _add_bench_workers(db, User, password_hash: str) -> None:
+    """The booking storm needs BOOKING_WORKERS distinct workers on every data set (the small
+    one has a handful): without them most bookings of the small run would be refused as
+    repeats, and city and small would compare bookings with refusals. Added once, in bulk."""
+    import hashlib
+
+    from sqlalchemy import func, insert, select
+
+    have = db.session.scalar(select(func.count()).select_from(User).where(User.role == "worker"))
+    rows = [{"username": f"bench-worker-{n:04d}", "password_hash": password_hash,
+             "role": "worker", "name": f"压测职工{n:04d}", "active": True, "session_version": 1,
+             "phone_hash": hashlib.sha256(f"bench-worker-{n}".encode()).hexdigest()}
+            for n in range(have, BOOKING_WORKERS)]
+    if rows:
+        db.session.execute(insert(User), rows)
+        db.session.commit()
 
 
 def session_cookie(port: int, username: str) -> str:
