@@ -67,13 +67,13 @@ class Fixtures:
 def prepare(database_url: str) -> Fixtures:
     """Create the benchmark's own data (idempotent) and mint API tokens, in one app context."""
     os.environ.update(server_env(database_url, None))
-    from sqlalchemy import func, select
+    from sqlalchemy import delete, select
 
     from app import create_app
     from services.accounts import operations as accounts
     from services.accounts.models import Organisation, User
     from services.accounts.sessions import issue_token
-    from services.bookings.models import Service, Slot
+    from services.bookings.models import Booking, Service, Slot
     from services.bookings.operations import catalogue
     from services.dorms.models import ApplicationStatus, DormApplication
     from services.extensions import db
@@ -91,17 +91,18 @@ def prepare(database_url: str) -> Fixtures:
         existing = {s.title: s for s in db.session.scalars(
             select(Service).where(Service.title.in_(titles)))}
         start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        # The earlier runs' slots and bookings go first (benchmark data only): every run books
+        # empty slots with the same workers, who would otherwise reach the services' limit of
+        # open bookings, and slots pushed further out each run would leave the booking window.
+        old_slots = select(Slot.id).join(Service, Service.id == Slot.service_id).where(
+            Service.title.in_(titles))
+        db.session.execute(delete(Booking).where(Booking.slot_id.in_(old_slots)))
+        db.session.execute(delete(Slot).where(Slot.id.in_(old_slots)))
         for n, title in enumerate(titles):
             service = existing.get(title) or catalogue.create_service(
                 actor=provider, title=title, category="training", location="压测",
                 max_active_bookings=20)
-            # A fresh slot per run, after the earlier runs' ones: every run books empty slots
-            # (a worker may hold one booking per slot, and none that overlap).
-            last = db.session.scalar(select(func.max(Slot.starts_at)).where(
-                Slot.service_id == service.id))
-            begin = max(start + timedelta(days=2, hours=3 * n),
-                        (last.replace(tzinfo=timezone.utc) if last and last.tzinfo is None
-                         else last or start) + timedelta(hours=30))
+            begin = start + timedelta(days=2, hours=3 * n)  # 2 h each, none overlapping
             slot = catalogue.add_slot(actor=provider, service=service, starts_at=begin,
                                       ends_at=begin + timedelta(hours=2), capacity=10_000)
             out.booking_slots.append(slot.id)
