@@ -36,16 +36,22 @@ def build_app(tmp_path, **overrides):
     return create_app(config)
 
 
-@pytest.fixture
-def app(tmp_path):
-    """An app on a fresh in-memory SQLite database, inside an app context."""
-    application = build_app(tmp_path)
+@contextmanager
+def fresh_database(application):
+    """`application` inside an app context, on its (in-memory SQLite) database made empty."""
     with application.app_context():
         db.create_all()
         limiter.reset()
         yield application
         db.session.remove()
         db.drop_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app on a fresh in-memory SQLite database, inside an app context."""
+    with fresh_database(build_app(tmp_path)) as application:
+        yield application
 
 
 @pytest.fixture
@@ -84,13 +90,9 @@ def cached_app_context(tmp_path, redis_url, **overrides):
     from services.core import cache
 
     prefix = f"test-{tmp_path.name}:"
-    application = build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix, **overrides)
-    with application.app_context():
-        db.create_all()
-        limiter.reset()
+    with fresh_database(build_app(tmp_path, REDIS_URL=redis_url, CACHE_PREFIX=prefix,
+                                  **overrides)) as application:
         yield application
-        db.session.remove()
-        db.drop_all()
     client = Redis.from_url(redis_url)
     for key in client.scan_iter(f"{cache.VERSION_PREFIX}{prefix}*"):
         client.delete(key)
