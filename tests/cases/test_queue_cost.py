@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from services.accounts import operations as accounts
 from services.accounts.sessions import issue_token
@@ -15,23 +14,15 @@ from services.cases.operations import deadlines, handoffs, lifecycle
 from services.cases.operations.intake import as_utc
 from services.extensions import db
 from tests.cases.factories import agencies, client_for, file_case, load_calendar_rows
-from tests.conftest import csrf_token
+from tests.conftest import counted_statements, csrf_token
 
 QUEUE_TABS = ("mine", "queue", "open", "done", "tasks")
 API_VIEWS = ("mine", "queue", "open", "done")
 
 
 def statements_of(fn) -> list[str]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with counted_statements() as seen:
         fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     return seen
 
 
