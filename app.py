@@ -44,9 +44,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
 
     from services import cli
-    from services.core import handlers
+    from services.core import handlers, page_cache
 
     handlers.register(app)
+    page_cache.install(app)  # after every other request hook (see its docstring)
     cli.register(app)
     return app
 

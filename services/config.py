@@ -102,6 +102,8 @@ class Config:
     CACHE_ENABLED = _env_bool("CACHE_ENABLED", True)
     CACHE_PREFIX = _env("CACHE_PREFIX", "")
     CACHE_MAX_ENTRIES = int(_env("CACHE_MAX_ENTRIES", "5000"))
+    # Whole responses of the marked lists, per user (services/core/page_cache.py).
+    RESPONSE_CACHE_BYTES = int(_env("RESPONSE_CACHE_BYTES", str(16 * 2**20)))
 
     # Sessions: one signed cookie; "remember me" makes it last REMEMBER_DAYS.
     SESSION_COOKIE_NAME = "anju_session"

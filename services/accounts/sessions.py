@@ -8,14 +8,16 @@
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -54,12 +56,35 @@ def issue_token(user: User) -> tuple[str, datetime]:
     return token, expires.replace(microsecond=0)
 
 
+# Tokens whose signature this process has checked: (secret, token) -> (user id, session
+# version, signed at). The signature of a given string under a given key never changes; its
+# age is checked on every use.
+_checked_tokens: OrderedDict[tuple[str, str], tuple[int, int, int]] = OrderedDict()
+_CHECKED_TOKENS_MAX = 20_000
+
+
+def _token_claims(token: str) -> tuple[int, int, int] | None:
+    key = (current_app.config["SECRET_KEY"], token)
+    claims = _checked_tokens.get(key)
+    if claims is None:
+        try:
+            data, signed_at = _serializer().loads(token, return_timestamp=True)
+            claims = (int(data["u"]), int(data["v"]), int(signed_at.timestamp()))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        _checked_tokens[key] = claims
+        while len(_checked_tokens) > _CHECKED_TOKENS_MAX:
+            _checked_tokens.popitem(last=False)
+    return claims
+
+
 def user_from_token(token: str) -> User | None:
-    max_age = current_app.config["API_TOKEN_HOURS"] * 3600
-    try:
-        data = _serializer().loads(token, max_age=max_age)
-        user_id, version = int(data["u"]), int(data["v"])
-    except (BadSignature, KeyError, TypeError, ValueError):
+    claims = _token_claims(token)
+    if claims is None:
+        return None
+    user_id, version, signed_at = claims
+    age = time.time() - signed_at
+    if age < 0 or age > current_app.config["API_TOKEN_HOURS"] * 3600:
         return None
     return _live_user(user_id, version)
 
@@ -89,23 +114,68 @@ def _user_row(user_id: int) -> tuple | None:
     return None if row is None else tuple(row)
 
 
+# The last User built from each cached row in this process, reused while it is exactly as
+# built: detached, unchanged, and with no attribute loaded or expired since (a collection loaded
+# by an earlier request could be stale, so an instance that has one is not reused).
+# Per thread: one instance can be in one session only.
+_BUILT_MAX = 10_000
+_built = threading.local()
+_ORG_ID = [c.key for c in _USER_COLUMNS].index("org_id")
+
+
+def _built_users() -> dict[int, tuple[tuple, User, tuple]]:
+    users = getattr(_built, "users", None)
+    if users is None:
+        users = _built.users = {}
+    return users
+
+
+def _shape(obj) -> tuple:
+    state = inspect(obj)
+    return frozenset(state.dict), frozenset(state.expired_attributes)
+
+
+def _reusable(row: tuple) -> User | None:
+    built = _built_users().get(row[0])
+    if built is None or built[0] is not row:
+        return None
+    user, shapes = built[1], built[2]
+    parts = (user,) if user.org is None else (user, user.org)
+    for obj, shape in zip(parts, shapes):
+        state = inspect(obj)
+        if not state.detached or state.modified or _shape(obj) != shape:
+            return None
+    return user
+
+
+def _build_user(row: tuple, org: Organisation | None) -> User:
+    """A detached User from the row; its organisation `org` when the session holds it already."""
+    user = User(**dict(zip((c.key for c in _USER_COLUMNS), row)))
+    if user.org_id is not None and org is None:
+        org = Organisation(id=user.org_id, **dict(zip(
+            (c.key for c in _ORG_COLUMNS), row[len(_USER_COLUMNS):])))
+        make_transient_to_detached(org)
+    user.org = org
+    make_transient_to_detached(user)
+    return user
+
+
 def _as_session_user(row: tuple) -> User:
     session = db.session()
     known = session.identity_map.get(identity_key(User, row[0]))
     if known is not None:
         return known
-    user_values = dict(zip((c.key for c in _USER_COLUMNS), row))
-    user = User(**user_values)
-    if user.org_id is not None:
-        org = session.identity_map.get(identity_key(Organisation, user.org_id))
-        if org is None:
-            org = Organisation(id=user.org_id, **dict(zip(
-                (c.key for c in _ORG_COLUMNS), row[len(_USER_COLUMNS):])))
-            make_transient_to_detached(org)
-        user.org = org
-    else:
-        user.org = None
-    make_transient_to_detached(user)
+    org_key = None if row[_ORG_ID] is None else identity_key(Organisation, row[_ORG_ID])
+    loaded_org = None if org_key is None else session.identity_map.get(org_key)
+    user = None if loaded_org is not None else _reusable(row)
+    if user is None:
+        user = _build_user(row, loaded_org)
+        if loaded_org is None:  # built whole from the row: reusable by the next request
+            users = _built_users()
+            if len(users) >= _BUILT_MAX:
+                users.clear()
+            parts = (user,) if user.org is None else (user, user.org)
+            users[row[0]] = (row, user, tuple(_shape(obj) for obj in parts))
     session.add(user)
     return user
 

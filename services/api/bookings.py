@@ -18,6 +18,7 @@ from services.bookings import operations, queries
 from services.bookings.models import Booking, BookingStatus, Category, Eligibility, Mode, Slot
 from services.core import cache
 from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
+from services.core.page_cache import per_user
 from services.extensions import db
 
 
@@ -134,6 +135,7 @@ def _booking_body(booking: Booking) -> dict:
 
 
 @api_bp.route("/services", methods=["GET"])
+@per_user
 @roles_required(*ALL_ROLES)
 @documented(summary="Bookable services with their next slots and free seats", tag="bookings",
             response=ServicePageSchema, query=ServiceQuerySchema)

@@ -40,6 +40,7 @@ from services.cases.operations import handoffs, lifecycle
 from services.cases.operations.intake import as_utc
 from services.cases.routing import AGENCIES, CATEGORIES
 from services.core.access import Role, roles_required
+from services.core.page_cache import per_user
 from services.extensions import db
 
 AGENCY_STAFF = (Role.CASEWORKER, Role.SUPERVISOR)
@@ -283,6 +284,7 @@ def _case_item(row: queries.CaseRow) -> dict:
 # --- reading -------------------------------------------------------------------------------
 
 @api_bp.route("/cases", methods=["GET"])
+@per_user
 @roles_required(*CASE_READERS)
 @documented(summary="Cases the caller may work on: the agency's (by view and filters), or the "
                     "coordinator's (waiting for arbitration, escalated, decided)", tag="cases",

@@ -11,6 +11,7 @@ from services.api.schemas import PageQuerySchema, id_field
 from services.core.access import Role, roles_required
 from services.core.errors import NotFound
 from services.core.i18n import gettext as _
+from services.core.page_cache import per_user
 from services.dorms import queries
 from services.dorms.access import managed_bed_or_404, own_offer_or_404, visible_application_or_404
 from services.dorms.explain import reason_text
@@ -101,6 +102,7 @@ def create_application():
 
 
 @api_bp.route("/dorm-applications/<int:application_id>", methods=["GET"])
+@per_user
 @roles_required(Role.WORKER, Role.PARK_MANAGER)
 @documented(summary="An application with its queue position, points and offer", tag="dorms",
             response=ApplicationOutSchema)

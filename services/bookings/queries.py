@@ -129,7 +129,11 @@ def catalogue(*, search: str = "", category: str = "", free_only: bool = False, 
     minute = int(time.time() // 60)
     key = f"bookings:catalogue:{category}:{int(bool(free_only))}:{page_no}:{size}:{minute}"
     found = cache.cached(key, lambda: compute(key), depends_on=CATALOGUE_DEPENDS, ttl=120)
-    return found if found.holds_at(now) else compute()
+    if not found.holds_at(now):
+        return compute()
+    if found.valid_until is not None:
+        cache.valid_until(found.valid_until)  # a response showing it changes then too
+    return found
 
 
 # The catalogue statements, built once per shape (dialect and which filters are on) with bound
@@ -331,6 +335,8 @@ def next_bookings(worker_id: int, *, limit: int = 3,
     shown = [row for row in ahead if row.ends_at > now][:limit]
     if len(shown) < limit and len(ahead) == NEXT_FETCH:  # more may follow the cached ones
         shown = [row for row in _bookings_ahead(worker_id, since=now)][:limit]
+    if shown:
+        cache.valid_until(min(row.ends_at for row in shown))  # the list changes when one ends
     return shown
 
 

@@ -36,6 +36,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from datetime import datetime, timezone
 from typing import Callable, Iterable, TypeVar
 
 from flask import current_app, g, has_app_context
@@ -88,16 +89,17 @@ class _ProcessCache:
         with self.lock:
             self.values.clear()
 
-    def get(self, key: tuple) -> tuple[bool, object]:
+    def get(self, key: tuple) -> tuple[float, object] | None:
+        """(expiry, value), or None when absent or expired."""
         with self.lock:
             entry = self.values.get(key)
             if entry is None:
-                return False, None
+                return None
             if entry[0] < time.monotonic():
                 del self.values[key]
-                return False, None
+                return None
             self.values.move_to_end(key)
-            return True, entry[1]
+            return entry
 
     def put(self, key: tuple, value: object, ttl: float) -> None:
         with self.lock:
@@ -185,18 +187,97 @@ def cached(key: str, compute: Callable[[], T], *, depends_on: Iterable[str],
     """compute(), or its value from an earlier request while no namespace has been touched."""
     state = _state()
     if state is None or not state.available():
-        return compute()
+        _note_unversioned()
+        return _computed(compute)
     namespaces = tuple(depends_on)
     versions = _versions(state, namespaces)
     if versions is None:
-        return compute()
+        _note_unversioned()
+        return _computed(compute)
     full_key = (key, namespaces, versions)
-    hit, value = state.get(full_key)
-    if hit:
-        return value  # type: ignore[return-value]
-    value = compute()
+    _note_read(namespaces, versions)
+    entry = state.get(full_key)
+    if entry is not None:
+        _note_expiry(entry[0])
+        return entry[1]  # type: ignore[return-value]
+    value = _computed(compute)
     state.put(full_key, value, ttl)
+    _note_expiry(time.monotonic() + ttl)
     return value
+
+
+# --- what a request read: for whole responses reused per user (services/core/page_cache.py) ---
+# Every request notes the namespace versions its cached values were read under, the earliest
+# moment one of them expires, whether a value was computed without versions (cache off or
+# Redis unreachable) and whether a statement was sent outside a cached computation. A response
+# made only of versioned values can be reused while those versions hold.
+
+def _computed(compute: Callable[[], T]) -> T:
+    if not has_app_context():
+        return compute()
+    g._cache_computing = g.get("_cache_computing", 0) + 1
+    try:
+        return compute()
+    finally:
+        g._cache_computing -= 1
+
+
+def _note_read(namespaces: tuple[str, ...], versions: tuple[str, ...]) -> None:
+    g.setdefault("_cache_read", {}).update(zip(namespaces, versions))
+
+
+def _note_expiry(moment: float) -> None:
+    if moment < g.get("_cache_expires", float("inf")):
+        g._cache_expires = moment
+
+
+def _note_unversioned() -> None:
+    if has_app_context():
+        g._cache_unversioned = True
+
+
+def note_statement() -> None:
+    """A statement is being sent: outside a cached computation, the request read (or wrote)
+    something no version covers."""
+    if has_app_context() and not g.get("_cache_computing"):
+        g._cache_unversioned = True
+
+
+def valid_until(moment: datetime) -> None:
+    """What this request shows changes by itself at `moment` (a slot opens, a booking ends)."""
+    if has_app_context():
+        if moment.tzinfo is None:  # stored as UTC without a zone (SQLite)
+            moment = moment.replace(tzinfo=timezone.utc)
+        _note_expiry(time.monotonic() + (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def begin_request() -> None:
+    """Forget what an earlier request of the same app context read (tests push one context
+    around many requests; in production each request has its own)."""
+    for name in ("_cache_versions", "_cache_read", "_cache_expires", "_cache_unversioned",
+                 "_cache_computing"):
+        g.pop(name, None)
+
+
+def request_reads() -> tuple[dict[str, str], float] | None:
+    """The namespace versions this request's cached values were read under and when the first
+    of them expires; None if it read anything else (or computed without versions)."""
+    if g.get("_cache_unversioned"):
+        return None
+    return dict(g.get("_cache_read", {})), g.get("_cache_expires", float("inf"))
+
+
+def versions_now(namespaces: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The current versions (None when the cache is off or Redis unreachable)."""
+    state = _state()
+    if state is None or not state.available():
+        return None
+    return _versions(state, namespaces)
+
+
+def enabled() -> bool:
+    state = _state()
+    return state is not None and state.available()
 
 
 def _send_bumps(state: _ProcessCache, names: set[str]) -> None:

@@ -82,3 +82,46 @@ def test_the_unread_badge_follows_new_and_read_messages(app):
         db.session.commit()
     with app.test_request_context("/"):
         assert notify.unread_count(user.id) == 0
+
+
+# --- the User built from the cached row, reused by the process's next requests ---------------
+
+def test_the_built_user_is_reused_only_while_it_is_as_built(app):
+    employer = make_org("employer")
+    user_id = make_user("worker", org=employer).id
+    db.session.remove()
+    with app.app_context():
+        first = _live_user(user_id, 1)
+        db.session.remove()
+    with app.app_context():
+        again = _live_user(user_id, 1)
+        assert again is first and again.org.name == employer.name
+        with counted_statements() as statements:
+            assert again.password_hash  # loaded on access: no longer as built
+        assert statements
+        db.session.remove()
+    with app.app_context():
+        rebuilt = _live_user(user_id, 1)
+        assert rebuilt is not first
+        rebuilt.name = "Changed but not saved"
+        db.session.remove()  # the change is dropped with the session
+    with app.app_context():
+        fresh = _live_user(user_id, 1)
+        assert fresh is not rebuilt and fresh.name != "Changed but not saved"
+        db.session.remove()
+
+
+def test_a_change_to_the_user_builds_them_again(app):
+    user_id = make_user("worker", username="lili").id
+    db.session.remove()
+    with app.app_context():
+        first = _live_user(user_id, 1)
+        db.session.remove()
+    user = db.session.get(type(first), user_id)
+    user.name = "Li Renamed"
+    db.session.commit()
+    db.session.remove()
+    with app.app_context():
+        after = _live_user(user_id, 1)
+        assert after is not first and after.name == "Li Renamed"
+        db.session.remove()

@@ -9,6 +9,7 @@ from services.accounts import queries
 from services.accounts.forms import ActionForm
 from services.core import notify
 from services.core.access import ALL_ROLES, STAFF_ROLES, Role, public, roles_required
+from services.core.page_cache import per_user
 from services.core.panels import panels_for, register_panel
 from services.extensions import db
 
@@ -27,6 +28,7 @@ register_panel(
 
 @home_bp.route("/")
 @public
+@per_user
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))

@@ -21,6 +21,7 @@ from services.core.audit import utcnow
 from services.core.i18n import current_locale, current_timezone
 from services.core.i18n import gettext as _
 from services.core.errors import DomainError
+from services.core.page_cache import per_user
 from services.extensions import db
 
 
@@ -53,6 +54,7 @@ def _card_parts(page: queries.CataloguePage) -> tuple[CardParts, ...]:
 
 
 @bookings_bp.route("/services")
+@per_user
 @roles_required(*ALL_ROLES)
 def services():
     args = request.args

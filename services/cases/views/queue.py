@@ -15,6 +15,7 @@ from services.cases.views import cases_bp
 from services.cases.views.case import CASE_ROLES
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError
+from services.core.page_cache import per_user
 from services.core.panels import register_panel
 from services.extensions import db
 
@@ -33,6 +34,7 @@ register_panel("cases_coordinator", roles=(Role.COORDINATOR,), order=20,
 
 
 @cases_bp.route("/cases")
+@per_user
 @roles_required(*CASE_ROLES)
 def queue():
     user = current_user._get_current_object()

@@ -16,6 +16,7 @@ from services.accounts.models import Organisation, OrgKind
 from services.core import cache, jobs
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError, NotFound
+from services.core.page_cache import per_user
 from services.core.panels import register_panel
 from services.core.web import show_errors
 from services.dorms import caching, queries
@@ -48,6 +49,7 @@ def manage():
 
 
 @dorms_bp.route("/manage/rooms")
+@per_user
 @roles_required(MANAGER)
 def rooms():
     park_id = managed_park_id()
