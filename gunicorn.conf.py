@@ -14,9 +14,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so a slow leak can never grow without bound; not too often,
-# since a new worker starts with an empty read cache (5,000 was every half minute under load).
-max_requests = 25000
-max_requests_jitter = 2500
+# since a new worker starts with empty caches (5,000 was every half minute under load, 25,000
+# every two minutes, mid-way through a benchmark run). What each worker keeps is bounded anyway
+# (CACHE_MAX_ENTRIES values, RESPONSE_CACHE_BYTES of answers).
+max_requests = 100000
+max_requests_jitter = 10000
 # Access log without query strings: a search term may be personal data.
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -21,6 +21,16 @@ replaced, so no request computes from the database again under a version it read
   and did not itself notice the outage (every process that notices one forgets its values; the
   writer sends its lost bumps on its first Redis round trip after it).
 
+- versions are usually known without a round trip: every bump is also announced (PUBLISH on
+  CHANNEL, in the same round trip as the SET), and each process listens, applying what was
+  announced at the start of each request's first lookup (a read that does not wait). Redis
+  sends an announcement to the listeners in the same pass as its reply to the announcer
+  (microseconds apart), so a request that starts after a change was answered (a redirect after
+  a POST, say) hears of it. A version heard
+  of (read or announced) is used for at most LOCAL_VERSION_SECONDS, then read again: the bound
+  for a subscription that died unnoticed; one that breaks (Redis restarted, say) is noticed on
+  the next read and the versions heard of are forgotten.
+
 Without `REDIS_URL` nothing is cached (several worker processes could not agree on versions),
 and when Redis fails or hangs the cache steps aside for a few seconds: `compute()` runs every
 time, the site stays correct and the log says so once per outage.
@@ -32,6 +42,7 @@ frozen dataclasses, str/int/datetime), never ORM objects. Each process keeps at 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -52,6 +63,10 @@ OUTAGE_BACKOFF_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 0.25  # a hung Redis must cost a page a quarter second, once per outage
 _PENDING = "anju_cache_touched"
 LEARNED_USERS = 10_000
+CHANNEL = "anju:cache:bumps"
+# A version heard of (read or announced) is used without asking Redis for this long: the bound
+# for a subscription that died without this process noticing.
+LOCAL_VERSION_SECONDS = 2.0
 LEARNED_NAMESPACES = 32
 
 
@@ -67,6 +82,12 @@ class _ProcessCache:
         self.unsent: set[str] = set()  # bumps that failed during an outage, sent when it ends
         # per signed-in user: the namespaces their requests read, fetched up front next time
         self.learned: OrderedDict[str, set[str]] = OrderedDict()
+        # versions known without asking Redis: every bump is announced on CHANNEL, which this
+        # process listens to; (version, when it was last confirmed) per namespace
+        self.local: dict[str, tuple[str, float]] = {}
+        self._pubsub = None
+        self._pid = os.getpid()  # a subscription is never shared with a forked child
+        self.listen_lock = threading.Lock()
 
     def client(self):
         if self._client is None:
@@ -75,6 +96,60 @@ class _ProcessCache:
             self._client = Redis.from_url(self.url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         return self._client
+
+    def channel(self) -> str:
+        return self.prefix + CHANNEL
+
+    def listen(self) -> bool:
+        """Apply the bumps other processes announced since the last look (without waiting);
+        False when not listening (the local versions are then not used)."""
+        from redis.exceptions import RedisError
+
+        with self.listen_lock:
+            if self._pid != os.getpid():
+                self._pubsub, self._pid = None, os.getpid()
+                self.local.clear()
+            try:
+                return self._listen()
+            except (RedisError, OSError):
+                self.deaf()
+                return False
+
+    def _listen(self) -> bool:
+        if self._pubsub is None:
+            pubsub = self.client().pubsub()
+            pubsub.subscribe(self.channel())
+            reply = pubsub.get_message(timeout=REDIS_TIMEOUT_SECONDS)
+            if not reply or reply["type"] != "subscribe":
+                pubsub.close()
+                return False
+            self.local.clear()  # bumps may have been missed before this subscription
+            self._pubsub = pubsub
+        while (message := self._pubsub.get_message(timeout=0)) is not None:
+            if message["type"] == "message":
+                self.announced(message["data"])
+        return True
+
+    def announced(self, data: bytes) -> None:
+        now = time.monotonic()
+        for line in data.split(b"\n"):
+            ns, _, token = line.decode().partition("\t")
+            self.local[ns] = (token.encode(), now)
+
+    def deaf(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except Exception:  # noqa: BLE001 (a dead connection may fail to close)
+                pass
+        self._pubsub = None
+        self.local.clear()
+
+    def known_locally(self, ns: str, now: float) -> str | None:
+        entry = self.local.get(ns)
+        if entry is None or now - entry[1] > LOCAL_VERSION_SECONDS:
+            return None
+        return entry[0]
 
     def available(self) -> bool:
         return time.monotonic() >= self.down_until
@@ -86,6 +161,7 @@ class _ProcessCache:
             log.warning("redis unavailable for the cache (%s): reading the database directly "
                         "for %.0f s", type(error).__name__, OUTAGE_BACKOFF_SECONDS)
         self.down_until = time.monotonic() + OUTAGE_BACKOFF_SECONDS
+        self.deaf()
         with self.lock:
             self.values.clear()
 
@@ -124,6 +200,13 @@ def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, .
     known: dict[str, str] = g.setdefault("_cache_versions", {})
     wanted = dict.fromkeys((*namespaces, *g.pop("_cache_prefetch", ())))
     missing = [ns for ns in wanted if ns not in known]
+    if missing and state.listen():
+        now = time.monotonic()
+        for ns in missing:
+            version = state.known_locally(ns, now)
+            if version is not None:
+                known[ns] = version
+        missing = [ns for ns in missing if ns not in known]
     if missing:
         from redis.exceptions import RedisError
 
@@ -141,8 +224,11 @@ def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, .
                 replies = pipe.execute()
                 for ns, value in zip(fresh, replies[1::2]):
                     fresh[ns] = value
+            now = time.monotonic()
             for ns, value in zip(missing, found):
                 known[ns] = fresh.get(ns) if value is None else value
+                if state._pubsub is not None:
+                    state.local[ns] = (known[ns], now)
         except (RedisError, OSError) as error:
             state.failed(error)
             return None
@@ -281,11 +367,15 @@ def enabled() -> bool:
 
 
 def _send_bumps(state: _ProcessCache, names: set[str]) -> None:
+    """New versions, set and announced to every process in one round trip."""
+    tokens = {ns: secrets.token_hex(8) for ns in names}
     pipe = state.client().pipeline(transaction=False)
-    for ns in names:
-        pipe.set(state.prefix + ns, secrets.token_hex(8), ex=VERSION_SECONDS)
+    for ns, token in tokens.items():
+        pipe.set(state.prefix + ns, token, ex=VERSION_SECONDS)
+    pipe.publish(state.channel(), "\n".join(f"{ns}\t{token}" for ns, token in tokens.items()))
     pipe.execute()
     state.unsent -= names
+    state.announced("\n".join(f"{ns}\t{token}" for ns, token in tokens.items()).encode())
 
 
 def _bump(namespaces: Iterable[str]) -> None:

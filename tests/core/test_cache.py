@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from redis import Redis
@@ -75,15 +76,45 @@ def test_a_value_read_before_the_commit_is_not_served_after_it(cache_app):
 
 
 def test_a_lost_version_is_a_miss_never_an_old_value(cache_app, redis_url):
-    """Redis restarting empty: the next version is a new random token."""
+    """Redis restarting empty: the subscription to the announced bumps breaks with it, so the
+    versions heard of are forgotten, and the next version read is a new random token."""
     source = Source("old")
     with request_ctx(cache_app):
         cache.cached("k", source, depends_on=["ns:a"])
     prefix = cache_app.extensions["anju_cache"].prefix
-    Redis.from_url(redis_url).delete(prefix + "ns:a")
+    redis = Redis.from_url(redis_url)
+    redis.client_kill_filter(_type="pubsub")
+    redis.delete(prefix + "ns:a")
     source.value = "new"
     with request_ctx(cache_app):
         assert cache.cached("k", source, depends_on=["ns:a"]) == "new"
+
+
+def test_a_change_announced_by_another_process_is_seen_without_asking_redis(
+        tmp_path, redis_url, cache_app):
+    """Two processes (two apps with one prefix): a bump by one is heard by the other."""
+    prefix = cache_app.config["CACHE_PREFIX"]
+    other = build_app(tmp_path / "other", REDIS_URL=redis_url, CACHE_PREFIX=prefix)
+    source = Source("old")
+    with request_ctx(cache_app):
+        assert cache.cached("k", source, depends_on=["ns:a"]) == "old"
+    with other.app_context():
+        cache.touch("ns:a", session=db.session())
+        db.session.commit()
+    state = cache_app.extensions["anju_cache"]
+    heard = state.local.get("ns:a")
+    deadline = time.monotonic() + 2
+    while state.local.get("ns:a") == heard and time.monotonic() < deadline:
+        state.listen()  # Redis sends it microseconds after its reply to the announcer
+    client = state.client()
+    client.mget = lambda *a, **k: pytest.fail("asked Redis for a version it heard of")
+    try:
+        source.value = "new"
+        with request_ctx(cache_app):
+            assert cache.cached("k", source, depends_on=["ns:a"]) == "new"
+    finally:
+        del client.mget
+        other.extensions["anju_cache"].deaf()
 
 
 def test_entries_expire_and_the_process_keeps_a_bounded_number(cache_app):
@@ -124,13 +155,19 @@ def test_redis_down_computes_every_time_and_says_so(tmp_path, caplog):
     assert "ns:a" in app.extensions["anju_cache"].unsent  # sent once Redis answers again
 
 
-def test_a_users_later_requests_fetch_every_version_in_one_round_trip(cache_app):
+def test_a_users_later_requests_fetch_every_version_in_one_round_trip(cache_app, monkeypatch):
+    """Versions heard of in the last LOCAL_VERSION_SECONDS need no round trip at all; older
+    ones are fetched together, the learnt ones with the first."""
     state_calls = []
-    with request_ctx(cache_app):
-        cache.learn_as("user:1")
-        cache.cached("a", Source(), depends_on=["user:1"])
-        cache.cached("b", Source(), depends_on=["page:x"])
-        cache.cached("c", Source(), depends_on=["page:y"])
+
+    def page():
+        with request_ctx(cache_app):
+            cache.learn_as("user:1")
+            cache.cached("a", Source(), depends_on=["user:1"])
+            cache.cached("b", Source(), depends_on=["page:x"])
+            cache.cached("c", Source(), depends_on=["page:y"])
+
+    page()
     client = cache_app.extensions["anju_cache"].client()
     original = client.mget
 
@@ -140,11 +177,10 @@ def test_a_users_later_requests_fetch_every_version_in_one_round_trip(cache_app)
 
     client.mget = counting
     try:
-        with request_ctx(cache_app):
-            cache.learn_as("user:1")
-            cache.cached("a", Source(), depends_on=["user:1"])
-            cache.cached("b", Source(), depends_on=["page:x"])
-            cache.cached("c", Source(), depends_on=["page:y"])
+        page()
+        assert state_calls == []
+        monkeypatch.setattr(cache, "LOCAL_VERSION_SECONDS", 0.0)
+        page()
     finally:
         del client.mget
     assert len(state_calls) == 1 and len(state_calls[0]) == 3
