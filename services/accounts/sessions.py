@@ -140,10 +140,16 @@ def _reusable(row: tuple) -> User | None:
     if built is None or built[0] is not row:
         return None
     user, shapes = built[1], built[2]
-    parts = (user,) if user.org is None else (user, user.org)
-    for obj, shape in zip(parts, shapes):
-        state = inspect(obj)
-        if not state.detached or state.modified or _shape(obj) != shape:
+    # Read through the instances' states only: an attribute expired by an earlier request's
+    # commit would try to load on a detached instance.
+    state = inspect(user)
+    if not state.detached or state.modified or _shape(user) != shapes[0]:
+        return None
+    org = state.dict.get("org")
+    if org is not None:
+        org_state = inspect(org)
+        if (len(shapes) < 2 or not org_state.detached or org_state.modified
+                or _shape(org) != shapes[1]):
             return None
     return user
 

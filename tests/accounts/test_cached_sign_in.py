@@ -125,3 +125,19 @@ def test_a_change_to_the_user_builds_them_again(app):
         after = _live_user(user_id, 1)
         assert after is not first and after.name == "Li Renamed"
         db.session.remove()
+
+
+def test_a_user_expired_by_a_commit_is_built_again(app):
+    """A request that commits expires the signed-in user; the next request must not touch the
+    expired (detached) instance's attributes."""
+    employer = make_org("employer")
+    user_id = make_user("worker", org=employer).id
+    db.session.remove()
+    with app.app_context():
+        first = _live_user(user_id, 1)
+        db.session.commit()  # expires every loaded instance, the user and its organisation
+        db.session.remove()
+    with app.app_context():
+        again = _live_user(user_id, 1)
+        assert again is not first and again.org.name == employer.name
+        db.session.remove()
