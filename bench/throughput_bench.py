@@ -201,13 +201,23 @@ class Server:
 LUA_COMMON = """
 counter = 0
 id = 0
+server_errors = 0
 local started = 0
-function setup(thread) thread:set("id", started); started = started + 1 end
+local threads = {}
+function setup(thread)
+  thread:set("id", started); started = started + 1; table.insert(threads, thread)
+end
+function response(status, headers, body)
+  if status >= 500 then server_errors = server_errors + 1 end
+end
 function done(summary, latency, requests)
   local errors = summary.errors
-  io.write(string.format("RESULT %f %f %f %f %d %d %d\\n", summary.requests / (summary.duration / 1e6),
+  local fivexx = 0
+  for _, thread in ipairs(threads) do fivexx = fivexx + thread:get("server_errors") end
+  io.write(string.format("RESULT %f %f %f %f %d %d %d %d\\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    summary.requests, errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+    summary.requests, errors.status, errors.connect + errors.read + errors.write + errors.timeout,
+    fivexx))
 end
 """
 
@@ -257,6 +267,7 @@ class Result:
     requests: int
     non2xx: int
     socket_errors: int
+    server_errors: int  # 5xx, never expected
 
 
 def run_wrk(port: int, script: str, *, duration: int, connections: int, threads: int) -> tuple:
@@ -267,9 +278,9 @@ def run_wrk(port: int, script: str, *, duration: int, connections: int, threads:
                          capture_output=True, text=True, check=True).stdout
     os.unlink(handle.name)
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
-    rps, p50, p95, p99, requests, non2xx, socket_errors = line.split()[1:]
+    rps, p50, p95, p99, requests, non2xx, socket_errors, server_errors = line.split()[1:]
     return float(rps), float(p50), float(p95), float(p99), int(requests), int(non2xx), \
-        int(socket_errors)
+        int(socket_errors), int(server_errors)
 
 
 def targets(cookies: dict, fixtures: Fixtures) -> list[tuple]:
@@ -348,8 +359,8 @@ def report(results: list[Result], small: list[Result] | None) -> bool:
         if r.kind != "hello" and r.p95 >= P95_GOAL_MS:
             miss.append("p95>=100ms")
         expected_errors = r.kind == "write"  # 409s once a worker holds a seat in every slot
-        if r.non2xx and not expected_errors:
-            miss.append("errors")
+        if (r.non2xx and not expected_errors) or r.server_errors or r.socket_errors:
+            miss.append(f"errors ({r.server_errors} × 5xx)")
         line = (f"{r.name:44} {r.rps:8.0f} {ratio:6.0%} {r.p50:7.1f} {r.p95:7.1f} {r.p99:7.1f} "
                 f"{r.non2xx:7d}")
         if small:
