@@ -61,6 +61,7 @@ def issue_token(user: User) -> tuple[str, datetime]:
 # age is checked on every use.
 _checked_tokens: OrderedDict[tuple[str, str], tuple[int, int, int]] = OrderedDict()
 _CHECKED_TOKENS_MAX = 20_000
+_checked_tokens_lock = threading.Lock()
 
 
 def _token_claims(token: str) -> tuple[int, int, int] | None:
@@ -72,9 +73,10 @@ def _token_claims(token: str) -> tuple[int, int, int] | None:
             claims = (int(data["u"]), int(data["v"]), int(signed_at.timestamp()))
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
-        _checked_tokens[key] = claims
-        while len(_checked_tokens) > _CHECKED_TOKENS_MAX:
-            _checked_tokens.popitem(last=False)
+        with _checked_tokens_lock:
+            _checked_tokens[key] = claims
+            while len(_checked_tokens) > _CHECKED_TOKENS_MAX:
+                _checked_tokens.popitem(last=False)
     return claims
 
 
