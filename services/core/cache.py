@@ -26,10 +26,10 @@ replaced, so no request computes from the database again under a version it read
   announced at the start of each request's first lookup (a read that does not wait). Redis
   sends an announcement to the listeners in the same pass as its reply to the announcer
   (microseconds apart), so a request that starts after a change was answered (a redirect after
-  a POST, say) hears of it. A version heard
-  of (read or announced) is used for at most LOCAL_VERSION_SECONDS, then read again: the bound
-  for a subscription that died unnoticed; one that breaks (Redis restarted, say) is noticed on
-  the next read and the versions heard of are forgotten.
+  a POST, say) hears of it. A version heard of (read or announced) is used for at most
+  LOCAL_VERSION_SECONDS, then read again: the bound for a subscription that died unnoticed;
+  one that breaks (Redis restarted, say) is noticed on the next read and the versions heard of
+  are forgotten.
 
 Without `REDIS_URL` nothing is cached (several worker processes could not agree on versions),
 and when Redis fails or hangs the cache steps aside for a few seconds: `compute()` runs every
@@ -136,6 +136,11 @@ class _ProcessCache:
             ns, _, token = line.decode().partition("\t")
             self.local[ns] = (token.encode(), now)
 
+    def read(self, ns: str, version: str) -> None:
+        """A version read from Redis: usable without asking again while listening."""
+        if self._pubsub is not None:
+            self.local[ns] = (version, time.monotonic())
+
     def deaf(self) -> None:
         if self._pubsub is not None:
             try:
@@ -224,11 +229,9 @@ def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, .
                 replies = pipe.execute()
                 for ns, value in zip(fresh, replies[1::2]):
                     fresh[ns] = value
-            now = time.monotonic()
             for ns, value in zip(missing, found):
                 known[ns] = fresh.get(ns) if value is None else value
-                if state._pubsub is not None:
-                    state.local[ns] = (known[ns], now)
+                state.read(ns, known[ns])
         except (RedisError, OSError) as error:
             state.failed(error)
             return None
@@ -372,10 +375,11 @@ def _send_bumps(state: _ProcessCache, names: set[str]) -> None:
     pipe = state.client().pipeline(transaction=False)
     for ns, token in tokens.items():
         pipe.set(state.prefix + ns, token, ex=VERSION_SECONDS)
-    pipe.publish(state.channel(), "\n".join(f"{ns}\t{token}" for ns, token in tokens.items()))
+    announcement = "\n".join(f"{ns}\t{token}" for ns, token in tokens.items())
+    pipe.publish(state.channel(), announcement)
     pipe.execute()
     state.unsent -= names
-    state.announced("\n".join(f"{ns}\t{token}" for ns, token in tokens.items()).encode())
+    state.announced(announcement.encode())  # this process knows at once
 
 
 def _bump(namespaces: Iterable[str]) -> None:

@@ -122,10 +122,6 @@ def _key() -> tuple:
             current_user.id, str(current_locale()), str(current_timezone()), _session_digest())
 
 
-def _begin() -> None:
-    cache.begin_request()
-
-
 def _reuse():
     """Before the view: answer with the kept response when it still holds."""
     if not _eligible():
@@ -181,7 +177,7 @@ def _statement_sent(conn, cursor, statement, parameters, context, executemany) -
 def install(app: Flask) -> None:
     """Register last, so that rate limits, the idle sign-out and the user's loading come first,
     and the kept response is the view's own (security headers are added to every answer)."""
-    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+    app.before_request_funcs.setdefault(None, []).insert(0, cache.begin_request)
     app.before_request(_reuse)
     app.after_request(_keep)
     if not event.contains(Engine, "before_cursor_execute", _statement_sent):
