@@ -303,7 +303,7 @@ def targets(cookies: dict, fixtures: Fixtures) -> list[tuple]:
 
 
 def measure(database_url: str, redis_url: str | None, *, duration: int, connections: int,
-            threads: int, hello: bool, logs: Path) -> list[Result]:
+            threads: int, hello: bool, logs: Path, only: str | None = None) -> list[Result]:
     fixtures = prepare(database_url)
     results: list[Result] = []
     servers: list[Server] = []
@@ -327,6 +327,8 @@ def measure(database_url: str, redis_url: str | None, *, duration: int, connecti
         cookies = {name: session_cookie(platform.port, name)
                    for name in ("worker", "bench-manager", "hrss_cw")}
         for name, kind, lua, path, headers in targets(cookies, fixtures):
+            if only and only not in name:
+                continue
             if lua == "application" and not fixtures.applications:
                 continue  # a data set with nobody waiting for a bed
             script = lua_script(lua, headers, fixtures, path)
@@ -386,13 +388,15 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", help="measure only the endpoints whose name contains this "
+                                       "(and the hello endpoint), e.g. 'POST /api/v1/bookings'")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     redis_url = None if args.no_redis else args.redis_url
     logs = Path(tempfile.mkdtemp(prefix="anju-bench-"))
     options = dict(duration=args.duration, connections=args.connections, threads=args.threads,
-                   logs=logs)
+                   logs=logs, only=args.only)
     results = measure(args.database_url, redis_url, hello=True, **options)
     small = (measure(args.small_database_url, redis_url, hello=False, **options)
              if args.small_database_url else None)

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from services.core.i18n import lazy_gettext as _l
-from sqlalchemy import (DateTime, Integer, and_, bindparam, exists, func, null, select,
-                        update)
+from sqlalchemy import (DateTime, Integer, and_, bindparam, delete, exists, func, null,
+                        select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,7 +30,7 @@ from services.bookings.operations.common import (booking_snapshot, changed, inva
                                                  now_utc)
 from services.core import notify
 from services.core.access import Role
-from services.core.audit import diff, record, utcnow
+from services.core.audit import AuditEvent, diff, insert_event, record, utcnow
 from services.core.errors import Conflict, Forbidden, InvalidState
 from services.extensions import db
 
@@ -52,15 +52,35 @@ def normalise_code(raw: str) -> str:
     return re.sub(r"[\s-]", "", raw or "").upper()[:12]
 
 
+# The statements of a booking are built once, with bound parameters, over the tables (not the
+# mapped classes), and run on the session's connection: building them, or going through the
+# ORM, would cost more than running them.
+_users, _slots, _bookings = User.__table__, Slot.__table__, Booking.__table__
+_LOCK_WORKER = select(_users.c.id).where(_users.c.id == bindparam("worker_id")) \
+    .with_for_update(key_share=True)
+_TAKE_SEAT = update(_slots).where(
+    _slots.c.id == bindparam("seat_slot"), _slots.c.booked_count < _slots.c.capacity
+).values(booked_count=_slots.c.booked_count + 1).returning(_slots.c.booked_count)
+_FREE_SEAT = update(_slots).where(
+    _slots.c.id == bindparam("seat_slot"), _slots.c.booked_count > 0
+).values(booked_count=_slots.c.booked_count - 1).returning(_slots.c.booked_count)
+# INSERT … ON CONFLICT DO NOTHING: the columns come from the parameters.
+_INSERT_BOOKING = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_bookings)
+                   .on_conflict_do_nothing().returning(_bookings.c.id)
+                   for dialect in (postgresql, sqlite)}
+
+
+def _connection():
+    return db.session.connection()
+
+
 def _lock_worker(worker: User) -> None:
     """Serialise one worker's bookings (PostgreSQL row lock; SQLite has one writer anyway).
 
     FOR NO KEY UPDATE: it excludes the worker's other bookings as FOR UPDATE would, without
     holding up rows elsewhere that merely refer to the worker (audit events, notifications).
     """
-    users = User.__table__
-    db.session.execute(select(users.c.id).where(users.c.id == worker.id)
-                       .with_for_update(key_share=True))
+    _connection().execute(_LOCK_WORKER, {"worker_id": worker.id})
 
 
 def _by_key(worker: User, key: str) -> Booking | None:
@@ -168,7 +188,7 @@ def _facts(worker: User, slot: Slot, key: str | None, now: datetime) -> _Facts:
               "now": now, "starts_at": slot.starts_at, "ends_at": slot.ends_at}
     if key:
         params["key"] = key
-    row = db.session.execute(_facts_statement(bool(key)), params).one()
+    row = _connection().execute(_facts_statement(bool(key)), params).one()
     return _Facts(row[0], as_utc(row[1]), bool(row[2]), bool(row[3]), int(row[4] or 0))
 
 
@@ -200,20 +220,14 @@ def _check_rules(worker: User, slot: Slot, now: datetime, facts: _Facts) -> None
 
 def take_seat(slot_id: int) -> bool:
     """Atomically take one seat of the slot; False when it is full."""
-    slots = Slot.__table__.c
-    taken = db.session.scalar(
-        update(Slot.__table__).where(slots.id == slot_id, slots.booked_count < slots.capacity)
-        .values(booked_count=slots.booked_count + 1).returning(slots.booked_count))
+    taken = _connection().scalar(_TAKE_SEAT, {"seat_slot": slot_id})
     if taken is not None:
         _loaded_counter(slot_id, taken)
     return taken is not None
 
 
 def free_seat(slot_id: int) -> None:
-    slots = Slot.__table__.c
-    left = db.session.scalar(
-        update(Slot.__table__).where(slots.id == slot_id, slots.booked_count > 0)
-        .values(booked_count=slots.booked_count - 1).returning(slots.booked_count))
+    left = _connection().scalar(_FREE_SEAT, {"seat_slot": slot_id})
     if left is not None:
         _loaded_counter(slot_id, left)
 
@@ -247,10 +261,8 @@ def _insert_booking(slot: Slot, worker: User, *, key: str | None, status: Bookin
               "seated_at": now if status is BookingStatus.BOOKED else None,
               "cancelled_at": None, "attended_at": None, "checked_in_by": None,
               "reminded_at": None}
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    table = Booking.__table__
-    new_id = db.session.scalar(dialect.insert(table).values(values).on_conflict_do_nothing()
-                               .returning(table.c.id))
+    connection = _connection()
+    new_id = connection.scalar(_INSERT_BOOKING[connection.dialect.name], values)
     if new_id is None:
         return None
     booking = Booking(id=new_id, **values)
@@ -295,18 +307,20 @@ def book(*, worker: User, slot: Slot, idempotency_key: str | None = None,
         if idempotency_key and (earlier := _by_key(worker, idempotency_key)) is not None:
             return _replay(earlier, slot)
         raise Conflict(str(_l("You have already booked this slot.")), code="already_booked")
-    event = record(action=f"booking.{booking.status.value}", object_type="booking",
-                   object_id=booking.id, actor_id=worker.id, after=booking_snapshot(booking))
-    db.session.flush()
+    event_id = insert_event(action=f"booking.{booking.status.value}", object_type="booking",
+                            object_id=booking.id, actor_id=worker.id,
+                            after=booking_snapshot(booking))
     if not requested and not take_seat(slot.id):
+        events = AuditEvent.__table__
         if not join_waitlist:
             # Taken back at once, so that even a caller that commits keeps no seatless booking.
-            db.session.delete(event)
+            _connection().execute(delete(events).where(events.c.id == event_id))
             db.session.delete(booking)
             db.session.flush()
             raise Conflict(str(_l("This slot is full.")), code="slot_full")
         booking.status, booking.seated_at = BookingStatus.WAITLISTED, None
-        event.action, event.changes = "booking.waitlisted", diff({}, booking_snapshot(booking))
+        _connection().execute(update(events).where(events.c.id == event_id).values(
+            action="booking.waitlisted", changes=diff({}, booking_snapshot(booking))))
     return BookingOutcome(booking, True)
 
 
