@@ -17,7 +17,7 @@ from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -101,8 +101,10 @@ _USER_COLUMNS = (User.id, User.username, User.role, User.org_id, User.name, User
                  User.employment_form, User.active, User.session_version)
 _ORG_COLUMNS = (Organisation.kind, Organisation.code, Organisation.name, Organisation.park_id,
                 Organisation.is_platform)
+# Built once with a bound parameter: a statement built per call costs more than running it
+# (SQLAlchemy also re-keys a cached result's columns for every new statement object).
 _USER_ROW = select(*_USER_COLUMNS, *_ORG_COLUMNS).outerjoin(
-    Organisation, Organisation.id == User.org_id)
+    Organisation, Organisation.id == User.org_id).where(User.id == bindparam("user_id"))
 ORGS_NAMESPACE = "accounts:organisations"
 
 
@@ -112,7 +114,7 @@ def user_namespace(user_id: int) -> str:
 
 def _user_row(user_id: int) -> tuple | None:
     # On the session's connection, past the ORM layer: plain columns need none of it.
-    row = db.session.connection().execute(_USER_ROW.where(User.id == user_id)).first()
+    row = db.session.connection().execute(_USER_ROW, {"user_id": user_id}).first()
     return None if row is None else tuple(row)
 
 

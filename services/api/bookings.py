@@ -15,9 +15,9 @@ from services.api.docs import documented
 from services.api.io import load_body, load_query, page_body
 from services.api.schemas import id_field
 from services.bookings import operations, queries
-from services.bookings.models import Booking, BookingStatus, Category, Eligibility, Mode, Slot
+from services.bookings.models import Booking, BookingStatus, Category, Eligibility, Mode
 from services.core import cache
-from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
+from services.core.access import ALL_ROLES, Role, roles_required
 from services.core.page_cache import per_user
 from services.extensions import db
 
@@ -190,7 +190,7 @@ def create_slot(service_id: int):
             body=BookingCreateSchema, response=BookingSchema, status=201, errors=(404, 409))
 def create_booking():
     data = load_body(BookingCreateSchema)
-    slot = visible_or_404(db.session.get(Slot, data["slot_id"]), lambda s: s.service.active)
+    slot = queries.bookable_slot_or_404(data["slot_id"])
     outcome = operations.book(worker=current_user._get_current_object(), slot=slot,
                               idempotency_key=data["idempotency_key"],
                               join_waitlist=data["waitlist"])

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from sqlalchemy import (DateTime, Integer, String, and_, bindparam, case, exists, func, null,
                         or_, select, true)
+from sqlalchemy.orm import joinedload
 
 from services.accounts.models import Organisation
 from services.accounts.sessions import ORGS_NAMESPACE
@@ -379,6 +380,16 @@ def own_service_or_404(service_id: int, user) -> Service:
     service = db.session.get(Service, service_id)
     return visible_or_404(service, lambda s: user.role is Role.PROVIDER
                           and user.org_id == s.provider_id)
+
+
+# Booking reads the slot and its service, not the provider (which Service joins by default).
+_TO_BOOK = (joinedload(Slot.service).lazyload(Service.provider),)
+
+
+def bookable_slot_or_404(slot_id: int) -> Slot:
+    """A slot of an active service, for booking it."""
+    return visible_or_404(db.session.get(Slot, slot_id, options=_TO_BOOK),
+                          lambda s: s.service.active)
 
 
 def own_slot_or_404(slot_id: int, user) -> Slot:

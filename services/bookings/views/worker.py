@@ -13,10 +13,10 @@ from markupsafe import Markup
 
 from services.bookings import operations, queries
 from services.bookings.forms import ActionForm, BookForm
-from services.bookings.models import CATEGORY_LABELS, BookingStatus, Slot
+from services.bookings.models import CATEGORY_LABELS, BookingStatus
 from services.bookings.views import bookings_bp
 from services.core import cache
-from services.core.access import ALL_ROLES, Role, roles_required, visible_or_404
+from services.core.access import ALL_ROLES, Role, roles_required
 from services.core.audit import utcnow
 from services.core.i18n import current_locale, current_timezone
 from services.core.i18n import gettext as _
@@ -80,7 +80,7 @@ def service(service_id: int):
 @bookings_bp.route("/services/slots/<int:slot_id>/book", methods=["POST"])
 @roles_required(Role.WORKER)
 def book(slot_id: int):
-    slot = visible_or_404(db.session.get(Slot, slot_id), lambda s: s.service.active)
+    slot = queries.bookable_slot_or_404(slot_id)
     form = BookForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please tap Book again."), "error")
