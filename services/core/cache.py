@@ -26,10 +26,13 @@ replaced, so no request computes from the database again under a version it read
   announced at the start of each request's first lookup (a read that does not wait). Redis
   sends an announcement to the listeners in the same pass as its reply to the announcer
   (microseconds apart), so a request that starts after a change was answered (a redirect after
-  a POST, say) hears of it. A version heard of (read or announced) is used for at most
-  LOCAL_VERSION_SECONDS, then read again: the bound for a subscription that died unnoticed;
-  one that breaks (Redis restarted, say) is noticed on the next read and the versions heard of
-  are forgotten.
+  a POST, say) hears of it. A version heard of (read or announced) is used while the
+  subscription is known to have worked in the last LOCAL_VERSION_SECONDS: each process
+  announces a ping of its own on the channel when it asks Redis for versions anyway (at most
+  every LOCAL_VERSION_SECONDS / 2), and hearing it back means every announcement made before it was heard too — so a version is
+  at most LOCAL_VERSION_SECONDS behind even if the subscription died unnoticed, without reading
+  each namespace again every few seconds. A subscription that breaks (Redis restarted, say) is
+  noticed on the next read and the versions heard of are forgotten.
 
 Without `REDIS_URL` nothing is cached (several worker processes could not agree on versions),
 and when Redis fails or hangs the cache steps aside for a few seconds: `compute()` runs every
@@ -64,9 +67,11 @@ REDIS_TIMEOUT_SECONDS = 0.25  # a hung Redis must cost a page a quarter second, 
 _PENDING = "anju_cache_touched"
 LEARNED_USERS = 10_000
 CHANNEL = "anju:cache:bumps"
-# A version heard of (read or announced) is used without asking Redis for this long: the bound
-# for a subscription that died without this process noticing.
+# A version heard of (read or announced) is used without asking Redis while this process heard
+# its own ping back within this long: the bound for a subscription that died unnoticed.
 LOCAL_VERSION_SECONDS = 2.0
+PING = "!ping\t"  # announcements: "namespace\ttoken" lines, or a ping "!ping\twho\tsent at"
+LOCAL_MAX = 200_000  # versions heard of, per process (all forgotten when there are more)
 LEARNED_NAMESPACES = 32
 
 
@@ -85,8 +90,11 @@ class _ProcessCache:
         # versions known without asking Redis: every bump is announced on CHANNEL, which this
         # process listens to; (version, when it was last confirmed) per namespace
         self.local: dict[str, tuple[str, float]] = {}
+        self.heard_at = 0.0  # every announcement made before this moment has been heard
+        self.pinged_at = 0.0
         self._pubsub = None
         self._pid = os.getpid()  # a subscription is never shared with a forked child
+        self._me = secrets.token_hex(8)  # whose pings are this subscription's own
         self.listen_lock = threading.Lock()
 
     def client(self):
@@ -108,7 +116,8 @@ class _ProcessCache:
         with self.listen_lock:
             if self._pid != os.getpid():
                 self._pubsub, self._pid = None, os.getpid()
-                self.local.clear()
+                self._me = secrets.token_hex(8)
+                self.forget_heard()
             try:
                 return self._listen()
             except (RedisError, OSError):
@@ -123,7 +132,7 @@ class _ProcessCache:
             if not reply or reply["type"] != "subscribe":
                 pubsub.close()
                 return False
-            self.local.clear()  # bumps may have been missed before this subscription
+            self.forget_heard()  # bumps may have been missed before this subscription
             self._pubsub = pubsub
         while (message := self._pubsub.get_message(timeout=0)) is not None:
             if message["type"] == "message":
@@ -132,13 +141,36 @@ class _ProcessCache:
 
     def announced(self, data: bytes) -> None:
         now = time.monotonic()
-        for line in data.split(b"\n"):
-            ns, _, token = line.decode().partition("\t")
+        text = data.decode()
+        if text.startswith(PING):
+            who, _, sent_at = text[len(PING):].partition("\t")
+            if who == self._me:  # other processes' pings say nothing about this one
+                self.heard_at = max(self.heard_at, float(sent_at))
+            return
+        self._bound_local()
+        for line in text.split("\n"):
+            ns, _, token = line.partition("\t")
             self.local[ns] = (token.encode(), now)
+
+    def ping(self, now: float) -> None:
+        """Announce a ping of this process (at most every half LOCAL_VERSION_SECONDS): heard
+        back, it shows the subscription worked until `now`."""
+        if self._pubsub is not None and now - self.pinged_at >= LOCAL_VERSION_SECONDS / 2:
+            self.pinged_at = now
+            self.client().publish(self.channel(), f"{PING}{self._me}\t{now!r}")
+
+    def _bound_local(self) -> None:
+        if len(self.local) > LOCAL_MAX:
+            self.local.clear()
+
+    def forget_heard(self) -> None:
+        self.local.clear()
+        self.heard_at = self.pinged_at = 0.0
 
     def read(self, ns: str, version: str) -> None:
         """A version read from Redis: usable without asking again while listening."""
         if self._pubsub is not None:
+            self._bound_local()
             self.local[ns] = (version, time.monotonic())
 
     def deaf(self) -> None:
@@ -148,11 +180,12 @@ class _ProcessCache:
             except Exception:  # noqa: BLE001 (a dead connection may fail to close)
                 pass
         self._pubsub = None
-        self.local.clear()
+        self.forget_heard()
 
     def known_locally(self, ns: str, now: float) -> str | None:
         entry = self.local.get(ns)
-        if entry is None or now - entry[1] > LOCAL_VERSION_SECONDS:
+        if entry is None or (now - entry[1] > LOCAL_VERSION_SECONDS
+                             and now - self.heard_at > LOCAL_VERSION_SECONDS):
             return None
         return entry[0]
 
@@ -219,6 +252,7 @@ def _versions(state: _ProcessCache, namespaces: tuple[str, ...]) -> tuple[str, .
             client = state.client()
             if state.unsent:
                 _send_bumps(state, set(state.unsent))
+            state.ping(time.monotonic())
             found = client.mget([state.prefix + ns for ns in missing])
             fresh = {ns: secrets.token_hex(8) for ns, value in zip(missing, found) if value is None}
             if fresh:

@@ -8,7 +8,8 @@ user, address, language, time zone and session contents, as long as
   data they cover gives a new version: the response is made again);
 - none of those values has expired, no moment the view declared (`cache.valid_until`: a slot
   opens, a booking ends) has passed, and it is at most RESPONSE_TTL seconds old (a bound for
-  what the clock alone changes and nothing declared: "overdue" labels, offers' countdowns);
+  what the clock alone changes and nothing declared: "overdue" labels, offers' countdowns),
+  unless the view is marked clock-free (it shows nothing of the kind);
 - it read nothing else: a response during which a statement was sent outside a cached
   computation, a value was computed without versions (Redis unreachable), the session changed
   (a flash message shown, say), a cookie or a header other than its type was set, or whose
@@ -47,10 +48,18 @@ VOLATILE_SESSION = frozenset({"seen", "csrf_token", "_fresh", "_permanent"})
 _MARK = "_anju_per_user_response"
 
 
-def per_user(view: Callable) -> Callable:
-    """Let this GET view's responses be reused for the same user while what they read holds."""
-    setattr(view, _MARK, True)
-    return view
+def per_user(view: Callable | None = None, *, clock_free: bool = False):
+    """Let this GET view's responses be reused for the same user while what they read holds.
+
+    `@per_user(clock_free=True)`: the view shows nothing that the clock alone changes (no
+    countdown, no "overdue", no "now" in a query), so its responses are not bounded by
+    RESPONSE_TTL; they live while every value they read holds (versions and expiry).
+    """
+    def mark(target: Callable) -> Callable:
+        setattr(target, _MARK, not clock_free)  # True: bounded by RESPONSE_TTL
+        return target
+
+    return mark if view is None else mark(view)
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ def _eligible() -> bool:
     if request.method != "GET" or request.endpoint is None:
         return False
     view = current_app.view_functions.get(request.endpoint)
-    if view is None or not getattr(view, _MARK, False):
+    if view is None or not hasattr(view, _MARK):
         return False
     return (cache.enabled() and "_flashes" not in session
             and current_user.is_authenticated)
@@ -151,7 +160,8 @@ def _keep(response):
     if reads is None:
         return response
     read, expires = reads
-    expires = min(expires, time.monotonic() + RESPONSE_TTL)
+    if getattr(current_app.view_functions[request.endpoint], _MARK):
+        expires = min(expires, time.monotonic() + RESPONSE_TTL)
     body = response.get_data()
     token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     has_csrf = bool(token) and token.encode() in body

@@ -186,6 +186,58 @@ def test_a_users_later_requests_fetch_every_version_in_one_round_trip(cache_app,
     assert len(state_calls) == 1 and len(state_calls[0]) == 3
 
 
+def _state(cache_app):
+    with request_ctx(cache_app):
+        assert cache.enabled()  # made on first use
+    return cache_app.extensions["anju_cache"]
+
+
+def _versions_read(cache_app, *namespaces) -> list[list]:
+    """The namespaces one request had to ask Redis for (MGET calls)."""
+    client = _state(cache_app).client()
+    original, calls = client.mget, []
+    client.mget = lambda keys, *args: calls.append(list(keys)) or original(keys, *args)
+    try:
+        with request_ctx(cache_app):
+            for ns in namespaces:
+                cache.cached(f"value of {ns}", Source(), depends_on=[ns])
+    finally:
+        del client.mget
+    return calls
+
+
+def test_old_versions_are_used_while_the_process_hears_its_own_pings(cache_app, monkeypatch):
+    monkeypatch.setattr(cache, "LOCAL_VERSION_SECONDS", 0.5)
+    state = _state(cache_app)
+    assert len(_versions_read(cache_app, "ns:a", "ns:b")) == 2  # first heard of: read
+    time.sleep(0.6)
+    assert len(_versions_read(cache_app, "ns:b")) == 1  # stale: read again, and a ping sent
+    deadline = time.monotonic() + 2
+    while time.monotonic() - state.heard_at > 0.5 and time.monotonic() < deadline:
+        state.listen()
+    assert _versions_read(cache_app, "ns:a") == []  # 0.6 s old, but the subscription works
+
+
+def test_a_subscription_that_died_unnoticed_costs_at_most_local_version_seconds(
+        cache_app, monkeypatch):
+    monkeypatch.setattr(cache, "LOCAL_VERSION_SECONDS", 0.3)
+    state = _state(cache_app)
+    _versions_read(cache_app, "ns:a")
+    monkeypatch.setattr(state._pubsub, "get_message", lambda *a, **k: None)  # hears nothing
+    time.sleep(0.35)
+    assert _versions_read(cache_app, "ns:a") == [[state.prefix + "ns:a"]]
+    time.sleep(0.35)  # its ping never came back: the version is read again, every time
+    assert _versions_read(cache_app, "ns:a") == [[state.prefix + "ns:a"]]
+
+
+def test_pings_are_not_taken_for_namespaces(cache_app):
+    state = _state(cache_app)
+    _versions_read(cache_app, "ns:a")
+    before = dict(state.local)
+    state.announced(f"{cache.PING}someone-else\t{time.monotonic()!r}".encode())
+    assert state.local == before and state.heard_at == 0.0
+
+
 def test_a_prefetched_version_still_retires_values_after_a_change(cache_app):
     source = Source("old")
     for _ in range(2):

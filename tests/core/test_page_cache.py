@@ -142,7 +142,7 @@ def test_someone_elses_application_is_never_answered_from_the_owners_response(ca
 
 # --- what is never kept ----------------------------------------------------------------------
 
-def probe_app(tmp_path, redis_url, view, cache_url=None, **config):
+def probe_app(tmp_path, redis_url, view, cache_url=None, clock_free=False, **config):
     """A cached app with one extra per-user page, /probe, made by `view` (its cache's Redis at
     `cache_url` when given)."""
     context = cached_app_context(tmp_path, redis_url, **config)
@@ -152,7 +152,7 @@ def probe_app(tmp_path, redis_url, view, cache_url=None, **config):
         application.config["REDIS_URL"] = cache_url
     calls = []
 
-    @page_cache.per_user
+    @page_cache.per_user(clock_free=clock_free)
     @roles_required(*ALL_ROLES)
     def probe():
         calls.append(1)
@@ -245,6 +245,25 @@ def test_a_kept_page_lives_at_most_response_ttl(tmp_path, redis_url, monkeypatch
         context.__exit__(None, None, None)
 
 
+def test_a_clock_free_view_is_kept_past_response_ttl_until_what_it_read_changes(
+        tmp_path, redis_url, monkeypatch):
+    monkeypatch.setattr(page_cache, "RESPONSE_TTL", 0.2)
+    view = lambda: cache.cached("probe", lambda: "value", depends_on=["probe"])  # noqa: E731
+    context, application, calls = probe_app(tmp_path, redis_url, view, clock_free=True)
+    try:
+        client = signed_in(application, make_user("worker"))
+        client.get("/probe")
+        time.sleep(0.25)
+        client.get("/probe")
+        assert len(calls) == 1  # older than RESPONSE_TTL, still what the view would answer
+        cache.touch("probe")
+        db.session.commit()
+        client.get("/probe")
+        assert len(calls) == 2  # what it read changed
+    finally:
+        context.__exit__(None, None, None)
+
+
 def test_the_store_keeps_within_its_size(tmp_path, redis_url):
     body = "x" * 1000
     view = lambda: cache.cached("probe", lambda: body, depends_on=["probe"])  # noqa: E731
@@ -261,9 +280,12 @@ def test_the_store_keeps_within_its_size(tmp_path, redis_url):
 
 def test_views_marked_for_reuse_are_the_read_only_lists(app):
     marked = sorted(name for name, view in app.view_functions.items()
-                    if getattr(view, page_cache._MARK, False))
+                    if hasattr(view, page_cache._MARK))
     assert marked == ["api.get_application", "api.list_cases", "api.list_services",
                       "bookings.services", "cases.queue", "dorms.rooms", "home.index"]
+    clock_free = [name for name in marked if not getattr(app.view_functions[name],
+                                                         page_cache._MARK)]
+    assert clock_free == ["api.get_application"]  # stored points, positions, moments only
     assert all(re.fullmatch(r"GET|HEAD|OPTIONS", m) for name in marked
                for rule in app.url_map.iter_rules() if rule.endpoint == name
                for m in rule.methods)
