@@ -10,7 +10,9 @@ city`, or the small set for the flat-cost comparison). The benchmark adds what i
 nothing else: a park manager for the largest city park, and ten bookable services with one
 large slot each for the booking storm. It prints, per endpoint, requests per second, the ratio
 to the hello endpoint, p50/p95/p99 latency and the non-2xx answers, and checks the goals:
-HTML pages >= 20 % of hello, JSON reads >= 30 %, p95 < 100 ms. Exit status 1 when a goal is
+HTML pages >= 20 % of hello, JSON reads >= 30 %, p95 < 100 ms, and with the small set city
+p50 <= 1.5 x small p50 (divided by the machine's drift between the two sets, which the hello
+endpoint measured before each shows; the raw ratio is printed too). Exit status 1 when a goal is
 missed (so it can gate a release), 0 otherwise.
 
 The platform runs as in production (ANJU_ENV=production, Redis for rate limits when REDIS_URL
@@ -350,8 +352,17 @@ def report(results: list[Result], small: list[Result] | None) -> bool:
     hello = next((r for r in results if r.kind == "hello"), None)
     ok = True
     print(f"{'endpoint':44} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-          f"{'non-2xx':>7}" + (f" {'p50 small':>9} {'x':>5}" if small else ""))
+          f"{'non-2xx':>7}" + (f" {'p50 small':>9} {'x':>5} {'x adj':>5}" if small else ""))
     small_by_name = {r.name: r for r in small or []}
+    # The small set is measured minutes after the city set, and a shared machine's speed drifts
+    # that much: the hello endpoint, measured before each set, gives the drift (how much faster
+    # the machine was for the small set), and the flat-cost check uses the p50 ratio divided by
+    # it ("x adj"); the raw ratio is printed beside it.
+    small_hello = small_by_name.get(hello.name) if hello else None
+    drift = small_hello.rps / hello.rps if small_hello and hello.rps else 1.0
+    if small:
+        print(f"hello before the small set: {small_hello.rps if small_hello else float('nan'):.0f}"
+              f" req/s, machine speed small ÷ city {drift:.2f}")
     for r in results:
         ratio = r.rps / hello.rps if hello else float("nan")
         goal = {"html": HTML_GOAL, "json": JSON_GOAL}.get(r.kind)
@@ -369,8 +380,9 @@ def report(results: list[Result], small: list[Result] | None) -> bool:
             base = small_by_name.get(r.name)
             if base and r.kind != "hello":
                 factor = r.p50 / base.p50 if base.p50 else float("nan")
-                line += f" {base.p50:9.1f} {factor:5.2f}"
-                if factor > 1.5:
+                adjusted = factor / drift
+                line += f" {base.p50:9.1f} {factor:5.2f} {adjusted:5.2f}"
+                if adjusted > 1.5:
                     miss.append("city p50 > 1.5x small")
         print(line + ("  MISSED: " + ", ".join(miss) if miss else ""))
         ok = ok and not miss
@@ -398,7 +410,7 @@ def main() -> int:
     options = dict(duration=args.duration, connections=args.connections, threads=args.threads,
                    logs=logs, only=args.only)
     results = measure(args.database_url, redis_url, hello=True, **options)
-    small = (measure(args.small_database_url, redis_url, hello=False, **options)
+    small = (measure(args.small_database_url, redis_url, hello=True, **options)
              if args.small_database_url else None)
     print(f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, {args.connections} "
           f"connections, {args.duration} s each; server logs in {logs}")
