@@ -29,10 +29,11 @@ replaced, so no request computes from the database again under a version it read
   a POST, say) hears of it. A version heard of (read or announced) is used while the
   subscription is known to have worked in the last LOCAL_VERSION_SECONDS: each process
   announces a ping of its own on the channel when it asks Redis for versions anyway (at most
-  every LOCAL_VERSION_SECONDS / 2), and hearing it back means every announcement made before it was heard too — so a version is
-  at most LOCAL_VERSION_SECONDS behind even if the subscription died unnoticed, without reading
-  each namespace again every few seconds. A subscription that breaks (Redis restarted, say) is
-  noticed on the next read and the versions heard of are forgotten.
+  every LOCAL_VERSION_SECONDS / 2), and hearing it back means every announcement made before
+  it was heard too — so a version is at most LOCAL_VERSION_SECONDS behind even if the
+  subscription died unnoticed, without reading each namespace again every few seconds. A
+  subscription that breaks (Redis restarted, say) is noticed on the next read and the
+  versions heard of are forgotten.
 
 Without `REDIS_URL` nothing is cached (several worker processes could not agree on versions),
 and when Redis fails or hangs the cache steps aside for a few seconds: `compute()` runs every
