@@ -72,7 +72,7 @@ from sqlalchemy import String, cast, func, select, text  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.tcp_proxy import PrivateNetwork, TcpProxy  # noqa: E402
 from services.accounts.sessions import issue_token  # noqa: E402
-from services.config import engine_options  # noqa: E402
+from services.config import DB_CONNECT_TIMEOUT, DB_PING_TIMEOUT, engine_options  # noqa: E402
 from services.extensions import db  # noqa: E402
 from tests.live_server import Gunicorn, free_port  # noqa: E402
 
@@ -750,12 +750,15 @@ def drill_database_unreachable(lab: Lab) -> None:
     server = lab.gunicorn("pgdown", database_url=_through(lab.database_url, proxy),
                           timeout=30)  # production's timeout
     try:
-        for label, cut in (("refused (server down)", proxy.refuse),
-                           ("black hole, connections reset (host gone)",
-                            lambda: (proxy.blackhole(), proxy.cut())),
-                           ("frozen: connections stalled, its host still acknowledging",
-                            proxy.blackhole)):
-            _unreachable(server, person, label, cut, proxy.forward, limit=5)
+        # Refused and reset: at once or after the connect timeout; frozen: the pre-ping gives
+        # up after DB_PING_TIMEOUT, then the one reconnect after the connect timeout.
+        for label, cut, limit in (
+                ("refused (server down)", proxy.refuse, 5),
+                ("black hole, connections reset (host gone)",
+                 lambda: (proxy.blackhole(), proxy.cut()), 5),
+                ("frozen: connections stalled, its host still acknowledging", proxy.blackhole,
+                 DB_PING_TIMEOUT + DB_CONNECT_TIMEOUT + 1)):
+            _unreachable(server, person, label, cut, proxy.forward, limit=limit)
     finally:
         server.stop()
         proxy.stop()
@@ -772,7 +775,7 @@ def _partition(lab: Lab, person: tuple[str, str]) -> None:
     """A real network partition: gunicorn in a network namespace of its own, where the packets
     of its open connections to the proxy are dropped (nothing answered, nothing acknowledged);
     the proxy reaches PostgreSQL by its Unix socket."""
-    from services.config import DB_CONNECT_TIMEOUT, DB_STALL_TIMEOUT
+    from services.config import DB_STALL_TIMEOUT
 
     label = "network partition (packets dropped)"
     reason = PrivateNetwork.unavailable()
@@ -959,7 +962,7 @@ def drill_job_retry(lab: Lab) -> None:
                 took = time.monotonic() - started
                 status, attempts, effects = state(job_id)
                 waiting = ScheduledJobRegistry(QUEUE, connection=redis).get_job_ids()
-                parked = f"; its retry is parked in RQ's scheduled registry, never run" \
+                parked = "; its retry is parked in RQ's scheduled registry, never run" \
                     if f"anju-job-{job_id}" in waiting else ""
                 ok = status == "done" and effects == 1
                 report(f"f. job that {'raises' if mode == 'raise' else 'is SIGKILLed'} on its "

@@ -8,8 +8,9 @@ pinged before use (`pool_pre_ping`), so a PostgreSQL restart or `pg_terminate_ba
 only the requests in flight; on PostgreSQL a connect timeout of DB_CONNECT_TIMEOUT seconds
 (unless the URL sets `connect_timeout`) makes an unreachable server a 503 within seconds
 instead of a worker hung on connect, and a connection that stops answering (a network
-partition) is dropped by the kernel after DB_STALL_TIMEOUT seconds (`PG_CONNECT_ARGS`); the
-rate-limit storage and the job queue give up on an unreachable Redis after a second or two
+partition) is dropped by the kernel after DB_STALL_TIMEOUT seconds (`PG_CONNECT_ARGS`), and a
+server that froze while its host still acknowledges packets fails the pre-ping after
+DB_PING_TIMEOUT seconds (services/core/db_ping.py); the rate-limit storage and the job queue give up on an unreachable Redis after a second or two
 (then limits count in memory, per process, and jobs run inline).
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 DB_CONNECT_TIMEOUT = 3  # seconds; libpq's minimum is 2
 DB_STALL_TIMEOUT = 4  # seconds without an acknowledgement before a connection is dropped
+DB_PING_TIMEOUT = 2  # seconds for the pool's pre-ping to be answered (services/core/db_ping.py)
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}  # seconds
 
 # libpq's parameters for PostgreSQL URLs (a parameter the URL sets wins):

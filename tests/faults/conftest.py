@@ -25,6 +25,35 @@ def pg_proxy(pg_url):
 
 
 @pytest.fixture
+def proxied_worker(tmp_path, pg_url, pg_proxy):
+    """An app on PostgreSQL through the proxy, with fresh tables and one worker: (app, the
+    worker's username, bearer headers). The proxy forwards again and the tables go after."""
+    from services.accounts.sessions import issue_token
+    from services.config import engine_options
+    from services.extensions import db
+    from tests.conftest import build_app
+    from tests.factories import make_user
+
+    url = through(pg_proxy, pg_url)
+    app = build_app(tmp_path, SQLALCHEMY_DATABASE_URI=url,
+                    SQLALCHEMY_ENGINE_OPTIONS=engine_options(url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        user = make_user("worker")
+        username, bearer = user.username, {"Authorization": f"Bearer {issue_token(user)[0]}"}
+        db.session.remove()
+    # Outside the set-up's app context each request has its own session, as under gunicorn.
+    try:
+        yield app, username, bearer
+    finally:
+        pg_proxy.forward()
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def fresh_limiter():
     """The limiter is one object for every app of the run: start and end with its storage alive."""
     from services.extensions import limiter

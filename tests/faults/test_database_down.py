@@ -16,10 +16,7 @@ from bench.tcp_proxy import TcpProxy
 from services.accounts.models import User
 from services.accounts.sessions import issue_token
 from services.config import DB_CONNECT_TIMEOUT, PG_CONNECT_ARGS, engine_options
-from services.extensions import db
 from tests.conftest import build_app, login
-from tests.factories import make_user
-from tests.faults.conftest import through
 from tests.live_server import free_port
 
 FAST = 1.0  # seconds: a refused connection is answered at once
@@ -80,43 +77,30 @@ def test_closed_port_answers_503_at_once(tmp_path, caplog):
 
 
 @pytest.mark.postgres
-def test_postgres_down_then_back(tmp_path, pg_url, pg_proxy: TcpProxy):
-    app = _app(tmp_path, through(pg_proxy, pg_url))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        user = make_user("worker")
-        username, bearer = user.username, {"Authorization": f"Bearer {issue_token(user)[0]}"}
-        db.session.remove()
-    # Outside the set-up's app context each request has its own session, as under gunicorn.
+def test_postgres_down_then_back(proxied_worker, pg_proxy: TcpProxy):
+    app, username, bearer = proxied_worker
     client = app.test_client()
-    try:
-        assert login(client, username).status_code == 302
-        assert client.get("/").status_code == 200
+    assert login(client, username).status_code == 302
+    assert client.get("/").status_code == 200
 
-        pg_proxy.refuse()
-        page, page_seconds = _timed(client, "/")
-        api, api_seconds = _timed(client, "/api/v1/me", headers=bearer)
-        health, health_seconds = _timed(app.test_client(), "/healthz")
-        _assert_unavailable(page, api=False)
-        _assert_unavailable(api, api=True)
-        assert health.status_code == 503
-        assert max(page_seconds, api_seconds, health_seconds) < FAST
+    pg_proxy.refuse()
+    page, page_seconds = _timed(client, "/")
+    api, api_seconds = _timed(client, "/api/v1/me", headers=bearer)
+    health, health_seconds = _timed(app.test_client(), "/healthz")
+    _assert_unavailable(page, api=False)
+    _assert_unavailable(api, api=True)
+    assert health.status_code == 503
+    assert max(page_seconds, api_seconds, health_seconds) < FAST
 
-        pg_proxy.forward()
-        assert client.get("/").status_code == 200
-        assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    pg_proxy.forward()
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
 
-        pg_proxy.blackhole()
-        pg_proxy.cut()
-        api, api_seconds = _timed(client, "/api/v1/me", headers=bearer)
-        _assert_unavailable(api, api=True)
-        assert api_seconds < SLOW
+    pg_proxy.blackhole()
+    pg_proxy.cut()
+    api, api_seconds = _timed(client, "/api/v1/me", headers=bearer)
+    _assert_unavailable(api, api=True)
+    assert api_seconds < SLOW
 
-        pg_proxy.forward()
-        assert client.get("/").status_code == 200
-    finally:
-        pg_proxy.forward()
-        with app.app_context():
-            db.drop_all()
-            db.engine.dispose()
+    pg_proxy.forward()
+    assert client.get("/").status_code == 200
