@@ -532,6 +532,8 @@ def _kill_when_blocked(lab: Lab, table: str, app_name: str, start, kill) -> str:
 
 
 def drill_allocation_kill(lab: Lab) -> None:
+    from services.core import jobs
+    from services.core.audit import utcnow
     from services.core.jobs import JobRun
     from services.dorms.models import AllocationRun
 
@@ -599,8 +601,15 @@ def drill_allocation_kill(lab: Lab) -> None:
         with lab.app.app_context():
             state = _offers(web_park)
             stale = [(j.id, j.status) for j in db.session.scalars(select(JobRun))]
-            queued = [r.id for r in db.session.scalars(select(AllocationRun).where(
-                AllocationRun.park_id == web_park, AllocationRun.status != "done"))]
+            killed = db.session.scalars(select(AllocationRun).where(
+                AllocationRun.park_id == web_park, AllocationRun.status != "done")).all()
+            queued = [r.id for r in killed]
+            linked = [r.job_id for r in killed if r.job_id is not None]
+            # The clock's sweep, as it runs once ABANDONED_AFTER has passed (not waited for).
+            swept = jobs.fail_abandoned(
+                now=utcnow() + jobs.ABANDONED_AFTER + timedelta(seconds=1))
+            db.session.commit()
+            after = [db.session.get(JobRun, job_id).status for job_id in linked]
             db.session.remove()
         clean = state["offers"] == state["notes"] == state["offered_apps"] == 0 \
             and state["committed_runs"] == 0
@@ -610,7 +619,10 @@ def drill_allocation_kill(lab: Lab) -> None:
                f"left behind: {state['offers']} offers, {state['offered_apps']} offered "
                f"applications, {state['notes']} messages; service answered again after "
                f"{answered:.2f} s; the run row stays `queued` and its job "
-               f"`{stale[-1][1] if stale else '?'}` (nothing marks them dead)", clean)
+               f"`{stale[-1][1] if stale else '?'}`; the clock's sweep "
+               f"{int(jobs.ABANDONED_AFTER.total_seconds() // 60)} min later failed {swept} "
+               f"attempt(s), the run's linked job now {after or 'not linked'} (its page says "
+               f"the run failed)", clean and after == ["failed"])
         started = time.monotonic()
         answer = manager.post("/dorms/manage/runs", {"commit": "1"}, "/dorms/manage/runs",
                               timeout=120)

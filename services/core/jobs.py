@@ -12,6 +12,15 @@ job that went both to RQ and inline): each attempt claims the row with one condi
 `status = done WHERE attempts = <its own number>`; an attempt overtaken by a later one is rolled
 back. An attempt whose process was killed leaves `running`, which a retry may take over.
 
+Abandoned attempts: a job run inline (no Redis, or Redis unreachable) whose process was killed
+— a gunicorn worker past its timeout or SIGKILLed, the clock restarted — gets no retry, and
+its row would say `running` for ever (a manager's allocation run page would keep refreshing
+"Running… 0 %"). Every ABANDON_CHECK_SECONDS the clock marks `failed` each attempt still
+`running` ABANDONED_AFTER after it started: no attempt lives that long (a web request ends at
+gunicorn's 30 s timeout, an RQ attempt at RQ's 180 s), and an attempt that somehow still ran
+would only see its work rolled back (its `_finish` requires `running`), never half applied. A
+failed job can be claimed again by a late retry, and is then done once.
+
 Redis unreachable when a job is enqueued: the job runs inline, at once, with a warning in the
 log (`anju.jobs`), rather than failing the request that asked for it. The queue's connection
 gives up after a few seconds, so a hung Redis cannot hang the request either.
@@ -20,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from flask import current_app, has_app_context
@@ -28,10 +37,14 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.core.audit import utcnow
+from services.core.schedule import every
 from services.extensions import db
 
 log = logging.getLogger("anju.jobs")
 RETRY_INTERVALS = [10, 60, 300]
+ABANDONED_AFTER = timedelta(minutes=15)
+ABANDON_CHECK_SECONDS = 600
+ABANDONED_ERROR = "abandoned: the process running it ended before it finished"
 
 
 class JobRun(db.Model):
@@ -47,6 +60,7 @@ class JobRun(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last attempt
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -72,11 +86,22 @@ def queue():
     return Queue(current_app.config["RQ_QUEUE"], connection=connection)
 
 
-def enqueue(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: Any) -> JobRun:
-    """Record the job and run it: inline now, or on the RQ queue. Call after your commit."""
+def record(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: Any) -> JobRun:
+    """The job's row, committed, not started yet: for a caller that links it to its own row
+    before `start` (an attempt that dies then still leaves the link)."""
     job = JobRun(name=_dotted(fn), kwargs=kwargs, created_by=created_by)
     db.session.add(job)
     db.session.commit()
+    return job
+
+
+def enqueue(fn: Callable[..., Any], *, created_by: int | None = None, **kwargs: Any) -> JobRun:
+    """Record the job and run it: inline now, or on the RQ queue. Call after your commit."""
+    return start(record(fn, created_by=created_by, **kwargs))
+
+
+def start(job: JobRun) -> JobRun:
+    """Run a recorded job: inline now, or on the RQ queue; the row as it is afterwards."""
     if uses_redis():
         from redis.exceptions import RedisError
         from rq import Retry
@@ -140,8 +165,8 @@ def _claim(job_id: int) -> int | None:
     """Start an attempt unless the job is done; its attempt number, committed at once."""
     attempt = db.session.scalar(
         update(JobRun).where(JobRun.id == job_id, JobRun.status != "done")
-        .values(status="running", attempts=JobRun.attempts + 1).returning(JobRun.attempts)
-        .execution_options(synchronize_session=False))
+        .values(status="running", attempts=JobRun.attempts + 1, started_at=utcnow())
+        .returning(JobRun.attempts).execution_options(synchronize_session=False))
     db.session.commit()
     return attempt
 
@@ -153,3 +178,23 @@ def _finish(job_id: int, attempt: int, **values: Any) -> bool:
                              JobRun.status == "running")
         .values(finished_at=utcnow(), **values).execution_options(synchronize_session=False))
     return outcome.rowcount == 1
+
+
+def fail_abandoned(*, now: datetime | None = None) -> int:
+    """Mark `failed` the attempts still `running` ABANDONED_AFTER after they started; how many.
+    The caller commits."""
+    moment = now or utcnow()
+    outcome = db.session.execute(
+        update(JobRun).where(JobRun.status == "running",
+                             JobRun.started_at < moment - ABANDONED_AFTER)
+        .values(status="failed", error=ABANDONED_ERROR, finished_at=moment)
+        .execution_options(synchronize_session=False))
+    if outcome.rowcount:
+        log.warning("%s job attempt(s) abandoned by their process marked failed", outcome.rowcount)
+    return outcome.rowcount
+
+
+@every(ABANDON_CHECK_SECONDS, "jobs.fail_abandoned")
+def fail_abandoned_job(*, job_id: int) -> dict:
+    """The clock's sweep of abandoned attempts (this job's own attempt is recent)."""
+    return {"failed": fail_abandoned()}

@@ -142,6 +142,34 @@ def test_manager_runs_dry_run_then_commit(app):
     assert page
 
 
+def test_run_whose_attempt_died_shows_failed_after_the_clocks_sweep(app, monkeypatch):
+    from datetime import timedelta
+
+    from services.core import jobs
+    from services.core.audit import utcnow
+    from services.dorms.models import AllocationRun
+
+    park, employer, manager = make_park(ROOMS)
+    apply(make_user("worker", org=employer), park)
+    client = client_for(app, manager)
+    # The attempt starts and its process is killed (a gunicorn worker past its timeout): the
+    # job is claimed and never finished.
+    monkeypatch.setattr(jobs, "start", lambda job: jobs._claim(job.id))
+    response = post_form(client, "/dorms/manage/runs", {"commit": "1"},
+                         token_from="/dorms/manage/runs")
+    assert response.status_code == 302
+    run = db.session.scalar(select(AllocationRun).order_by(AllocationRun.id.desc()))
+    assert run.status == "queued" and run.job_id is not None  # linked before it started
+    assert 'http-equiv="refresh"' in client.get(response.location).get_data(as_text=True)
+
+    assert jobs.fail_abandoned(now=utcnow() + timedelta(minutes=1)) == 0  # may still run
+    assert jobs.fail_abandoned(now=utcnow() + jobs.ABANDONED_AFTER + timedelta(seconds=1)) == 1
+    db.session.commit()
+    page = client.get(response.location).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page and 'class="notice"' in page
+    assert db.session.scalar(select(func.count(Stay.id))) == 0
+
+
 def test_manager_cannot_open_another_parks_run_or_bed(app):
     park, employer, manager = make_park(ROOMS)
     other_park, _, other_manager = make_park(ROOMS)

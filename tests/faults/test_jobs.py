@@ -113,3 +113,51 @@ def test_rq_retries_a_failed_job_and_applies_it_once(tmp_path, redis_url, monkey
                 connection.delete(key)
             db.session.remove()
             db.drop_all()
+
+
+def test_attempts_abandoned_by_their_process_are_failed_by_the_sweep(app):
+    from datetime import timedelta
+
+    from services.core.audit import utcnow
+
+    def started(minutes_ago: float | None, status: str = "running") -> int:
+        job = JobRun(name=jobs._dotted(effect_job), kwargs={"mode": "none"}, status=status,
+                     attempts=0 if minutes_ago is None else 1,
+                     started_at=None if minutes_ago is None
+                     else utcnow() - timedelta(minutes=minutes_ago))
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+    limit = jobs.ABANDONED_AFTER.total_seconds() / 60
+    dead, recent = started(limit + 1), started(limit - 1)
+    finished, waiting = started(limit + 60, status="done"), started(None, status="queued")
+
+    assert jobs.fail_abandoned() == 1
+    db.session.commit()
+    assert _state(dead) == ("failed", 1, 0)
+    assert db.session.get(JobRun, dead).error == jobs.ABANDONED_ERROR
+    assert db.session.get(JobRun, dead).finished_at is not None
+    assert [_state(j)[0] for j in (recent, finished, waiting)] == ["running", "done", "queued"]
+    assert jobs.fail_abandoned() == 0  # a second sweep does nothing
+
+    jobs.execute(dead)  # a late retry still takes it, and applies it once
+    assert _state(dead) == ("done", 2, 1)
+
+
+def test_an_attempt_swept_while_still_running_cannot_commit(app):
+    """The sweep's limit is far beyond any attempt's life; an attempt that outlived it anyway
+    cannot record itself done (execute() then rolls its work back), and a retry does it once."""
+    from datetime import timedelta
+
+    from services.core.audit import utcnow
+
+    job = jobs.record(effect_job, mode="none")
+    attempt = jobs._claim(job.id)
+    assert db.session.get(JobRun, job.id).started_at is not None
+    assert jobs.fail_abandoned(now=utcnow() + jobs.ABANDONED_AFTER + timedelta(seconds=1)) == 1
+    db.session.commit()
+    assert not jobs._finish(job.id, attempt, status="done")
+    db.session.rollback()
+    jobs.execute(job.id)
+    assert _state(job.id) == ("done", 2, 1)

@@ -207,8 +207,11 @@ def runs():
         run = AllocationRun(park_id=park_id, created_by=current_user.id, status="queued")
         db.session.add(run)
         db.session.commit()
-        jobs.enqueue(allocation_job, created_by=current_user.id, run_id=run.id,
-                     commit=form.commit.data == "1", actor_id=current_user.id)
+        job = jobs.record(allocation_job, created_by=current_user.id, run_id=run.id,
+                          commit=form.commit.data == "1", actor_id=current_user.id)
+        run.job_id = job.id  # linked before it starts: a killed attempt still shows as failed
+        db.session.commit()
+        jobs.start(job)
         return redirect(url_for("dorms.run", run_id=run.id))
     return render_template("dorms/runs.html", runs=queries.runs(park_id), form=form)
 
