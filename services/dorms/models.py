@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.accounts.models import Organisation, User
 from services.core.audit import utcnow
+from services.core.jobs import JobRun
 from services.core.types import str_enum
 from services.extensions import db
 
@@ -220,6 +221,12 @@ class AllocationRun(db.Model):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
 
     park: Mapped[Organisation] = relationship()
+    job: Mapped[JobRun | None] = relationship()
+
+    @property
+    def failed(self) -> bool:
+        """Not done and its job has failed (an error, or its process ended: jobs.fail_abandoned)."""
+        return self.status != "done" and self.job is not None and self.job.status == "failed"
 
 
 class Stay(db.Model):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select, true
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from services.accounts.models import Organisation, OrgKind, User
 from services.core import cache
@@ -312,7 +312,9 @@ def queue_page(*, park_id: int, page=1, per_page=50) -> Page:
 
 
 def runs(park_id: int, limit: int = 20) -> list[AllocationRun]:
-    return list(db.session.scalars(select(AllocationRun).where(AllocationRun.park_id == park_id)
+    """The park's latest runs, with their jobs (whether a run failed) in the same statement."""
+    return list(db.session.scalars(select(AllocationRun).options(joinedload(AllocationRun.job))
+                                   .where(AllocationRun.park_id == park_id)
                                    .order_by(AllocationRun.id.desc()).limit(limit)))
 
 

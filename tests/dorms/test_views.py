@@ -168,6 +168,10 @@ def test_run_whose_attempt_died_shows_failed_after_the_clocks_sweep(app, monkeyp
     page = client.get(response.location).get_data(as_text=True)
     assert 'http-equiv="refresh"' not in page and 'class="notice"' in page
     assert db.session.scalar(select(func.count(Stay.id))) == 0
+    listed = client.get("/dorms/manage/runs").get_data(as_text=True)
+    assert '<td colspan="2">失败</td>' in listed  # the runs list says so too (Chinese default)
+    assert f"#{run.id} · " in client.get("/dorms/manage").get_data(as_text=True)
+    assert "· 失败</a>" in client.get("/dorms/manage").get_data(as_text=True)
 
 
 def test_manager_cannot_open_another_parks_run_or_bed(app):

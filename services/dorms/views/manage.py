@@ -222,8 +222,7 @@ def run(run_id: int):
     found = db.session.get(AllocationRun, run_id)
     if found is None or found.park_id != managed_park_id():
         raise NotFound(_("Not found."))
-    job = db.session.get(jobs.JobRun, found.job_id) if found.job_id else None
-    return render_template("dorms/run.html", run=found, job=job, form=RunForm(commit="1"),
+    return render_template("dorms/run.html", run=found, form=RunForm(commit="1"),
                            rows=_run_rows(found))
 
 
