@@ -10,8 +10,9 @@ only the requests in flight; on PostgreSQL a connect timeout of DB_CONNECT_TIMEO
 instead of a worker hung on connect, and a connection that stops answering (a network
 partition) is dropped by the kernel after DB_STALL_TIMEOUT seconds (`PG_CONNECT_ARGS`), and a
 server that froze while its host still acknowledges packets fails the pre-ping after
-DB_PING_TIMEOUT seconds (services/core/db_ping.py); the rate-limit storage and the job queue give up on an unreachable Redis after a second or two
-(then limits count in memory, per process, and jobs run inline).
+DB_PING_TIMEOUT seconds (services/core/db_ping.py); the rate-limit storage and the job queue
+give up on an unreachable Redis after a second or two (then limits count in memory, per
+process, and jobs run inline).
 """
 from __future__ import annotations
 

@@ -174,14 +174,12 @@ def test_two_managers_one_bed_postgres(tmp_path, pg_url):
 
 
 def test_run_through_the_job_queue(app):
-    from services.core import jobs
-    from services.dorms.jobs import allocation_job
+    from services.core.jobs import JobRun
+    from services.dorms.jobs import queue_allocation
 
     park, employer, manager = make_park(ROOMS)
     apply(make_user("worker", org=employer), park)
-    run = AllocationRun(park_id=park.id, created_by=manager.id)
-    db.session.add(run)
-    db.session.commit()
-    job = jobs.enqueue(allocation_job, run_id=run.id, commit=False, actor_id=manager.id)
+    run_id = queue_allocation(park_id=park.id, actor_id=manager.id, commit=False).id
+    job = db.session.scalar(select(JobRun).where(JobRun.name == "services.dorms.jobs:allocation_job"))
     assert job.status == "done" and job.result["placed"] == 1
-    assert db.session.get(AllocationRun, run.id).job_id == job.id
+    assert db.session.get(AllocationRun, run_id).job_id == job.id

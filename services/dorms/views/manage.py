@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from services.accounts.models import Organisation, OrgKind
-from services.core import cache, jobs
+from services.core import cache
 from services.core.access import Role, roles_required
 from services.core.errors import DomainError, NotFound
 from services.core.page_cache import per_user
@@ -25,7 +25,7 @@ from services.dorms.explain import status_label
 from services.dorms.forms import (AssignForm, ConfirmImportForm, ImportForm, PolicyForm,
                                   RoomStatusForm, RunForm, SeedForm)
 from services.dorms.inventory_file import InventoryFileError, check_rows, read_table
-from services.dorms.jobs import allocation_job
+from services.dorms.jobs import queue_allocation
 from services.dorms.models import AllocationRun, DormApplication, RoomStatus
 from services.dorms.operations import applications as app_ops
 from services.dorms.operations import inventory, offers
@@ -204,14 +204,8 @@ def runs():
     park_id = managed_park_id()
     form = RunForm()
     if form.validate_on_submit():
-        run = AllocationRun(park_id=park_id, created_by=current_user.id, status="queued")
-        db.session.add(run)
-        db.session.commit()
-        job = jobs.record(allocation_job, created_by=current_user.id, run_id=run.id,
-                          commit=form.commit.data == "1", actor_id=current_user.id)
-        run.job_id = job.id  # linked before it starts: a killed attempt still shows as failed
-        db.session.commit()
-        jobs.start(job)
+        run = queue_allocation(park_id=park_id, actor_id=current_user.id,
+                               commit=form.commit.data == "1")
         return redirect(url_for("dorms.run", run_id=run.id))
     return render_template("dorms/runs.html", runs=queries.runs(park_id), form=form)
 
